@@ -1,0 +1,64 @@
+// The app plugin: the whole graph on one screen, registered in order.
+// Cross-cutting plugins first, then providers (each registers itself into app.providers when
+// its configuration enables it; registration order does not set priority — tiers do), then routes.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from './config.ts'
+
+import errors from './plugins/errors.ts'
+import events from './plugins/events.ts'
+import upstream from './plugins/upstream.ts'
+import registry from './plugins/registry.ts'
+import router from './plugins/router.ts'
+
+import openai from './providers/openai.ts'
+import groq from './providers/groq.ts'
+import openrouter from './providers/openrouter.ts'
+import gemini from './providers/gemini.ts'
+import mistral from './providers/mistral.ts'
+import custom from './providers/custom.ts'
+
+import health from './routes/health.ts'
+import chatCompletions from './routes/v1/chat-completions.ts'
+import embeddings from './routes/v1/embeddings.ts'
+import models from './routes/v1/models.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export interface AppOptions {
+  config: Config
+}
+
+export default fp(async function app(app: FastifyInstance, { config }: AppOptions) {
+  app.decorate('config', config)
+  // Response schemas document the API; serialization stays JSON.stringify so that fields
+  // tiergate does not know (new OpenAI fields, provider extras) reach the client untouched.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  // Only JSON bodies: anything else is a 415 in the OpenAI envelope.
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(errors)
+  await app.register(events)
+  await app.register(upstream)
+  await app.register(registry)
+  await app.register(router)
+
+  await app.register(openai)
+  await app.register(groq)
+  await app.register(openrouter)
+  await app.register(gemini)
+  await app.register(mistral)
+  await app.register(custom)
+
+  await app.register(health)
+  await app.register(chatCompletions)
+  await app.register(embeddings)
+  await app.register(models)
+}, { name: 'tiergate' })

@@ -1,0 +1,118 @@
+// Every error tiergate answers with, and the handler that turns anything thrown into the
+// OpenAI error envelope {"error":{"message","type","param","code"}}.
+// Decorates nothing; sets the app's error and not-found handlers (so it is fastify-plugin wrapped).
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance } from 'fastify'
+
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'api_error'
+  | 'service_unavailable'
+
+export interface ErrorEnvelope {
+  error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null }
+}
+
+/** An error that already knows how it is shown to the client. */
+export class GatewayError extends Error {
+  readonly statusCode: number
+  readonly type: OpenAIErrorType
+  readonly code: string
+  readonly param: string | null
+  /** Seconds, for the Retry-After header (429/503). */
+  readonly retryAfterSeconds: number | undefined
+
+  constructor(statusCode: number, type: OpenAIErrorType, code: string, message: string, param: string | null = null, retryAfterSeconds?: number) {
+    super(message)
+    this.name = 'GatewayError'
+    this.statusCode = statusCode
+    this.type = type
+    this.code = code
+    this.param = param
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+
+  toEnvelope(): ErrorEnvelope {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+  }
+}
+
+// Stable codes (prefixed where they are tiergate's own).
+export const invalidRequest = (message: string, param: string | null = null, code = 'invalid_request') =>
+  new GatewayError(400, 'invalid_request_error', code, message, param)
+export const modelNotFound = (model: string) =>
+  new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${model}\` does not exist or no enabled provider serves it.`, 'model')
+export const notFound = (message: string) => new GatewayError(404, 'not_found_error', 'not_found', message)
+export const unauthorized = (message = 'Missing or invalid API key. Send Authorization: Bearer <key>.') =>
+  new GatewayError(401, 'authentication_error', 'invalid_api_key', message)
+export const allProvidersFailed = (message: string) =>
+  new GatewayError(503, 'service_unavailable', 'all_providers_failed', message)
+export const allProvidersRateLimited = (message: string, retryAfterSeconds: number) =>
+  new GatewayError(429, 'rate_limit_error', 'all_providers_failed', message, null, retryAfterSeconds)
+export const unsupported = (message: string, param: string | null = null) =>
+  new GatewayError(400, 'invalid_request_error', 'unsupported_parameter', message, param)
+
+/** Status → OpenAI error type, for upstream client faults relayed as they are. */
+export function typeForStatus(status: number): OpenAIErrorType {
+  if (status === 401) return 'authentication_error'
+  if (status === 403) return 'permission_error'
+  if (status === 404) return 'not_found_error'
+  if (status === 429) return 'rate_limit_error'
+  if (status >= 500) return 'api_error'
+  return 'invalid_request_error'
+}
+
+/** Fastify's own errors (body parsing, validation, limits) mapped to what a client of OpenAI expects. */
+function fromFastifyError(err: FastifyError): GatewayError | undefined {
+  if (err.validation) {
+    const first = err.validation[0]
+    const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.')
+    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
+    const param = [path, missing].filter(Boolean).join('.') || null
+    const where = err.validationContext === 'body' ? '' : ` in ${err.validationContext}`
+    return invalidRequest(`Invalid request${where}: ${param ?? 'body'} ${first?.message ?? 'is invalid'}.`, param)
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return invalidRequest(`We could not parse the JSON body of your request: ${err.message}`, null, 'invalid_json')
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError(413, 'invalid_request_error', 'request_too_large', 'The request body is larger than the gateway accepts (BODY_LIMIT_BYTES).')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError(415, 'invalid_request_error', 'unsupported_media_type', 'Unsupported Content-Type: send application/json.')
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return invalidRequest('Content-Length does not match the body.', null, 'invalid_content_length')
+  }
+  if (err.statusCode === 429) {
+    return new GatewayError(429, 'rate_limit_error', 'rate_limit_exceeded', err.message)
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return new GatewayError(err.statusCode, typeForStatus(err.statusCode), err.code ?? 'invalid_request', err.message)
+  }
+  return undefined
+}
+
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err
+  const mapped = fromFastifyError(err as FastifyError)
+  if (mapped) return mapped
+  // Internals of a 5xx are never shown: the log has them, keyed by request id.
+  return new GatewayError(500, 'api_error', 'internal_error', 'The gateway hit an internal error. Quote the x-request-id header when reporting it.')
+}
+
+export default fp(async function errors(app: FastifyInstance) {
+  app.setErrorHandler((err, request, reply) => {
+    const gatewayError = toGatewayError(err)
+    if (gatewayError.statusCode >= 500 && !(err instanceof GatewayError)) request.log.error({ err }, 'unhandled error')
+    if (gatewayError.retryAfterSeconds !== undefined) reply.header('retry-after', String(gatewayError.retryAfterSeconds))
+    // @fastify/rate-limit sets its own retry-after header; keep it.
+    return reply.code(gatewayError.statusCode).send(gatewayError.toEnvelope())
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(notFound(`Unknown route: ${request.method} ${request.url.split('?')[0]}`).toEnvelope())
+  })
+}, { name: 'errors' })

@@ -1,0 +1,13 @@
+// The per-request context handed to the router: an AbortSignal that fires when the client
+// goes away before its response is finished, the request's logger and id.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { RequestContext } from './router.ts'
+
+export function requestContext(request: FastifyRequest, reply: FastifyReply): RequestContext {
+  const controller = new AbortController()
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort()
+  }
+  reply.raw.once('close', onClose)
+  return { signal: controller.signal, log: request.log, requestId: request.id }
+}

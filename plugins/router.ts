@@ -1,0 +1,286 @@
+// Decorates `app.router`: resolves a model to candidates, and dispatches to them in tier
+// order with fallback. Depends on `registry` (providers, breakers, key pools) and `events`.
+//
+// The rules (README "Fallback rules" says the same):
+// - client faults (upstream 400/413/422) return at once; every other fault moves on;
+// - a 429 cools that key and the same provider is tried at once with its next key;
+// - a provider with one key is retried RETRY_SAME_PROVIDER times (backoff + jitter);
+// - a stream counts as answered only once its first chunk has arrived;
+// - at most MAX_ATTEMPTS upstream calls per request;
+// - when every candidate is cooling down: wait up to MAX_COOLDOWN_WAIT_MS, else 429 + Retry-After;
+// - otherwise 503 all_providers_failed listing every attempt.
+import fp from 'fastify-plugin'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { CallContext, ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse, Usage } from '../providers/contract.ts'
+import { isStream } from '../providers/contract.ts'
+import { UpstreamError, toUpstreamError } from '../providers/upstream-error.ts'
+import { GatewayError, allProvidersFailed, allProvidersRateLimited, modelNotFound, typeForStatus } from './errors.ts'
+import { breakerState, type ProviderEntry } from './registry.ts'
+import { resolveCandidates, orderCandidates, type Candidate } from './router/candidates.ts'
+import { Attempt } from './router/attempt.ts'
+import { committedStream, completionToChunks, fromArray } from './router/stream.ts'
+import { createRedactor } from './redact.ts'
+
+/** How many times one request may wait for a cooling provider before answering 429. */
+const MAX_COOLDOWN_WAITS = 2
+
+export interface RequestContext {
+  signal: AbortSignal
+  log: FastifyBaseLogger
+  requestId: string
+}
+
+export interface Routed<T> {
+  value: T
+  provider: string
+  tier: number
+  attempts: number
+}
+
+export type RoutedChat =
+  | (Routed<ChatCompletion> & { stream: false })
+  | (Routed<AsyncGenerator<ChatChunk>> & { stream: true })
+
+export interface Router {
+  chat(req: ChatRequest, rctx: RequestContext): Promise<RoutedChat>
+  embed(req: EmbeddingRequest, rctx: RequestContext): Promise<Routed<EmbeddingResponse>>
+  /** The ordered candidates for a model, as the router would try them now. */
+  candidates(model: string): Candidate[]
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    router: Router
+  }
+}
+
+interface FailedAttempt {
+  provider: string
+  tier: number
+  error: UpstreamError
+}
+
+/** What an attempt produced once it may be committed to the client. */
+type Settled<T> = { value: T; attempt: Attempt; firstByteMs: number }
+
+export default fp(async function router(app: FastifyInstance) {
+  const { resilience, routing } = app.config
+  const redact = createRedactor(app.config.secrets)
+  let turn = 0
+
+  const candidatesFor = (model: string) => orderCandidates(resolveCandidates(model, app.providers, routing.aliases), turn++)
+
+  function describe(failures: FailedAttempt[]): string {
+    return failures.map((f) => `${f.provider} (tier ${f.tier}): ${f.error.message}`).join('; ')
+  }
+
+  /** An upstream client fault is relayed with its own status, redacted, naming the provider. */
+  function relayClientFault(err: UpstreamError, provider: string): GatewayError {
+    const status = err.status ?? 400
+    return new GatewayError(status, typeForStatus(status), err.upstreamCode ?? 'upstream_rejected_request', redact(`${provider} rejected the request: ${err.message}`))
+  }
+
+  function contextFor(entry: ProviderEntry, attempt: Attempt, rctx: RequestContext, apiKey: string | undefined): CallContext {
+    const t = entry.settings.timeouts
+    return {
+      signal: attempt.signal,
+      log: rctx.log,
+      requestId: rctx.requestId,
+      apiKey,
+      timeouts: {
+        connectMs: t.connectMs,
+        firstByteMs: entry.health.adaptiveFirstByteMs(t.firstByteMs, t.firstByteMinMs, t.adaptiveFactor),
+        idleMs: t.idleMs,
+        totalMs: t.totalMs,
+      },
+    }
+  }
+
+  /**
+   * The fallback loop shared by chat and embeddings. `settle` runs inside the breaker and
+   * returns once the answer may be committed (a whole JSON answer, or a stream's first chunk).
+   */
+  async function dispatch<T>(
+    operation: 'chat' | 'embed',
+    model: string,
+    stream: boolean,
+    rctx: RequestContext,
+    skipReason: (entry: ProviderEntry) => string | undefined,
+    settle: (entry: ProviderEntry, model: string, ctx: CallContext, attempt: Attempt) => Promise<T>,
+  ): Promise<Routed<T> & { attempt: Attempt; entry: ProviderEntry; firstByteMs: number }> {
+    const all = resolveCandidates(model, app.providers, routing.aliases)
+    if (all.length === 0) throw modelNotFound(model)
+    const failures: FailedAttempt[] = []
+    let attempts = 0
+    let firstTier: number | undefined
+    const emitRouted = (outcome: 'success' | 'client_error' | 'failed', entry?: ProviderEntry) =>
+      app.events.emit('routed', { requestId: rctx.requestId, operation, model, outcome, provider: entry?.name, tier: entry?.tier, firstTier, attempts })
+
+    for (let waits = 0; ; waits++) {
+      const roundStart = failures.length
+      for (const candidate of orderCandidates(all, turn++)) {
+        const { entry } = candidate
+        if (attempts >= resilience.maxAttempts) break
+        const skip = breakerState(entry.breaker) === 'open'
+          ? new UpstreamError('breaker_open', 'circuit breaker open')
+          : (() => {
+              const reason = skipReason(entry)
+              return reason ? new UpstreamError('unsupported', reason) : undefined
+            })()
+        if (skip) {
+          failures.push({ provider: entry.name, tier: entry.tier, error: skip })
+          continue
+        }
+        for (let sameProviderRetries = 0; attempts < resilience.maxAttempts; ) {
+          const lease = entry.keys.acquire()
+          if (!lease) {
+            const waitMs = entry.keys.nextAvailableAt() - Date.now()
+            failures.push({ provider: entry.name, tier: entry.tier, error: new UpstreamError('cooling_down', `rate-limited, free again in ${Math.ceil(waitMs / 1000)} s`) })
+            break
+          }
+          attempts++
+          firstTier ??= entry.tier
+          const attempt = new Attempt(rctx.signal, entry.settings.timeouts.totalMs)
+          const ctx = contextFor(entry, attempt, rctx, lease.key)
+          try {
+            const settled = (await entry.breaker.fire(async () => {
+              const value = await settle(entry, candidate.model, ctx, attempt)
+              return { value, attempt, firstByteMs: attempt.elapsedMs() } satisfies Settled<T>
+            })) as Settled<T>
+            entry.keys.succeeded(lease.key)
+            entry.health.recordFirstByte(settled.firstByteMs)
+            app.events.emit('attempt', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, model: candidate.model, operation, stream, outcome: 'success', latencyMs: settled.firstByteMs, firstByteMs: settled.firstByteMs })
+            emitRouted('success', entry)
+            return { value: settled.value, provider: entry.name, tier: entry.tier, attempts, attempt, entry, firstByteMs: settled.firstByteMs }
+          } catch (thrown) {
+            const opossumCode = (thrown as { code?: string }).code
+            if (opossumCode === 'ETIMEDOUT') attempt.abort(new UpstreamError('timeout', 'breaker timeout (BREAKER_TIMEOUT_MS)'))
+            const err = opossumCode === 'EOPENBREAKER'
+              ? new UpstreamError('breaker_open', 'circuit breaker open')
+              : opossumCode === 'ETIMEDOUT'
+                ? new UpstreamError('timeout', 'breaker timeout (BREAKER_TIMEOUT_MS)')
+                : toUpstreamError(thrown, attempt.signal)
+            attempt.abort(err) // frees the upstream socket if the adapter left it open
+            attempt.release()
+            app.events.emit('attempt', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, model: candidate.model, operation, stream, outcome: err.kind, latencyMs: attempt.elapsedMs(), firstByteMs: undefined })
+            if (err.kind === 'aborted' || rctx.signal.aborted) {
+              emitRouted('client_error', entry)
+              throw new UpstreamError('aborted', 'the client closed the request')
+            }
+            if (err.kind === 'client') {
+              emitRouted('client_error', entry)
+              throw relayClientFault(err, entry.name)
+            }
+            const message = redact(err.message)
+            entry.health.recordFailure(message)
+            failures.push({ provider: entry.name, tier: entry.tier, error: new UpstreamError(err.kind, message, { status: err.status }) })
+            rctx.log.warn({ provider: entry.name, kind: err.kind, status: err.status, err: message }, 'upstream attempt failed')
+            if (err.kind === 'rate_limited') {
+              entry.keys.rateLimited(lease.key, err.retryAfterMs)
+              if (entry.keys.hasAvailable()) continue // next key of the same provider, at once
+              break
+            }
+            if (err.kind === 'auth') {
+              entry.keys.authFailed(lease.key)
+              rctx.log.error({ provider: entry.name, key: entry.keys.status().find((k) => k.state === 'disabled')?.fingerprint }, 'upstream rejected a key; it is out for KEY_AUTH_COOLDOWN_MS')
+              if (lease.key !== undefined && entry.keys.hasAvailable()) continue
+              break
+            }
+            const retryable = err.kind === 'server' || err.kind === 'overloaded' || err.kind === 'timeout' || err.kind === 'connection' || err.kind === 'malformed' || err.kind === 'stream_error'
+            if (entry.keys.size === 1 && retryable && sameProviderRetries < resilience.retrySameProvider) {
+              sameProviderRetries++
+              // Exponential backoff with full jitter, aborted with the client.
+              const delay = Math.random() * resilience.retryBaseDelayMs * 2 ** (sameProviderRetries - 1)
+              await sleep(delay, undefined, { signal: rctx.signal }).catch(() => undefined)
+              if (rctx.signal.aborted) throw new UpstreamError('aborted', 'the client closed the request')
+              continue
+            }
+            break
+          }
+        }
+      }
+
+      // Every candidate failed in this round. If they only lacked free keys, wait or say when.
+      const round = failures.slice(roundStart)
+      const onlyRateLimited = round.length > 0 && round.every((f) => f.error.kind === 'rate_limited' || f.error.kind === 'cooling_down')
+      if (onlyRateLimited) {
+        const usable = all.filter((c) => breakerState(c.entry.breaker) !== 'open')
+        const freeAt = Math.min(...usable.map((c) => c.entry.keys.nextAvailableAt()))
+        const waitMs = Math.max(0, freeAt - Date.now())
+        if (waitMs <= resilience.maxCooldownWaitMs && waits < MAX_COOLDOWN_WAITS && attempts < resilience.maxAttempts) {
+          await sleep(waitMs, undefined, { signal: rctx.signal }).catch(() => undefined)
+          if (rctx.signal.aborted) throw new UpstreamError('aborted', 'the client closed the request')
+          continue
+        }
+        emitRouted('failed')
+        throw allProvidersRateLimited(`All providers for \`${model}\` are rate-limited: ${describe(failures)}`, Math.max(1, Math.ceil(waitMs / 1000)))
+      }
+      emitRouted('failed')
+      const capped = attempts >= resilience.maxAttempts ? ` (stopped after MAX_ATTEMPTS=${resilience.maxAttempts})` : ''
+      throw allProvidersFailed(`All providers failed for \`${model}\`${capped}: ${describe(failures)}`)
+    }
+  }
+
+  const router: Router = {
+    candidates: candidatesFor,
+
+    async chat(req, rctx) {
+      const stream = req.stream === true
+      const includeUsage = req.stream_options?.include_usage === true
+      const routed = await dispatch<ChatCompletion | { first: ChatChunk; iterator: AsyncIterator<ChatChunk> }>(
+        'chat',
+        req.model,
+        stream,
+        rctx,
+        (entry) => entry.provider.cannotServe?.(req),
+        async (entry, model, ctx, attempt) => {
+          if (!stream) {
+            const result = await entry.provider.chat({ ...req, model }, ctx)
+            if (isStream(result)) throw new UpstreamError('malformed', 'the provider streamed a non-stream request')
+            return result
+          }
+          attempt.armFirstByte(ctx.timeouts.firstByteMs)
+          const result = await entry.provider.chat({ ...req, model }, ctx)
+          const iterable = isStream(result) ? result : fromArray(completionToChunks(result, includeUsage))
+          const iterator = iterable[Symbol.asyncIterator]()
+          const first = await iterator.next()
+          attempt.disarmFirstByte()
+          if (first.done) throw new UpstreamError('malformed', 'the upstream stream ended before its first chunk')
+          return { first: first.value, iterator }
+        },
+      )
+      const { entry, attempt } = routed
+      if (!stream) {
+        attempt.release()
+        const completion = routed.value as ChatCompletion
+        entry.health.recordSuccess(routed.firstByteMs)
+        if (completion.usage) app.events.emit('usage', { provider: entry.name, tier: entry.tier, usage: completion.usage })
+        return { stream: false, value: completion, provider: routed.provider, tier: routed.tier, attempts: routed.attempts }
+      }
+      const { first, iterator } = routed.value as { first: ChatChunk; iterator: AsyncIterator<ChatChunk> }
+      const onEnd = (outcome: 'complete' | 'failed' | 'aborted', usage: Usage | undefined, err: UpstreamError | undefined) => {
+        if (outcome === 'complete') entry.health.recordSuccess(attempt.elapsedMs())
+        else if (outcome === 'failed') entry.health.recordFailure(redact(`mid-stream: ${err?.message ?? 'failed'}`))
+        if (usage) app.events.emit('usage', { provider: entry.name, tier: entry.tier, usage })
+        app.events.emit('stream_end', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, outcome, usage })
+      }
+      return { stream: true, value: committedStream(first, iterator, attempt, onEnd), provider: routed.provider, tier: routed.tier, attempts: routed.attempts }
+    },
+
+    async embed(req, rctx) {
+      const routed = await dispatch<EmbeddingResponse>(
+        'embed',
+        req.model,
+        false,
+        rctx,
+        (entry) => (entry.provider.embed ? undefined : 'does not support embeddings'),
+        (entry, model, ctx) => entry.provider.embed!({ ...req, model }, ctx),
+      )
+      routed.attempt.release()
+      routed.entry.health.recordSuccess(routed.firstByteMs)
+      return { value: routed.value, provider: routed.provider, tier: routed.tier, attempts: routed.attempts }
+    },
+  }
+  app.decorate('router', router)
+}, { name: 'router', dependencies: ['registry', 'events'] })

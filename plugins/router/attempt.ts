@@ -1,0 +1,61 @@
+// One upstream attempt's lifetime: its own AbortController (never shared between requests:
+// opossum's shared abortController would cancel every in-flight call of a provider), linked
+// to the client's signal, with the total and first-byte timers that abort it.
+import { UpstreamError } from '../../providers/upstream-error.ts'
+
+export class Attempt {
+  readonly controller = new AbortController()
+  readonly startedAt = performance.now()
+  readonly #clientSignal: AbortSignal
+  readonly #totalTimer: NodeJS.Timeout
+  #firstByteTimer: NodeJS.Timeout | undefined
+
+  constructor(clientSignal: AbortSignal, totalMs: number) {
+    this.#clientSignal = clientSignal
+    if (clientSignal.aborted) this.#onClientAbort()
+    else clientSignal.addEventListener('abort', this.#onClientAbort, { once: true })
+    this.#totalTimer = setTimeout(
+      () => this.abort(new UpstreamError('timeout', `no complete answer within ${totalMs} ms (total timeout)`)),
+      totalMs,
+    )
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  get clientLeft(): boolean {
+    return this.#clientSignal.aborted
+  }
+
+  abort(reason: UpstreamError): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason)
+  }
+
+  /** Streams: the first chunk must arrive within `ms`, or the attempt is abandoned. */
+  armFirstByte(ms: number): void {
+    this.#firstByteTimer = setTimeout(
+      () => this.abort(new UpstreamError('timeout', `no first chunk within ${ms} ms (first-byte timeout)`)),
+      ms,
+    )
+  }
+
+  disarmFirstByte(): void {
+    clearTimeout(this.#firstByteTimer)
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startedAt
+  }
+
+  /** Stop the timers and unlink from the client; the attempt is over. */
+  release(): void {
+    clearTimeout(this.#totalTimer)
+    clearTimeout(this.#firstByteTimer)
+    this.#clientSignal.removeEventListener('abort', this.#onClientAbort)
+  }
+
+  #onClientAbort = (): void => {
+    this.abort(new UpstreamError('aborted', 'the client closed the request'))
+  }
+}

@@ -1,0 +1,65 @@
+// Recent behaviour of one provider: EWMA latency and error rate (to order a tier), and a
+// window of first-byte latencies (for the adaptive first-byte timeout).
+const EWMA_ALPHA = 0.2
+const FIRST_BYTE_WINDOW = 50
+const ADAPTIVE_MIN_SAMPLES = 10
+
+export class ProviderHealth {
+  latencyMs: number | undefined
+  errorRate = 0
+  successes = 0
+  failures = 0
+  lastError: { at: string; message: string } | undefined
+  readonly #firstByte: number[] = []
+  #next = 0
+
+  recordSuccess(latencyMs: number): void {
+    this.successes++
+    this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + EWMA_ALPHA * (latencyMs - this.latencyMs)
+    this.errorRate += EWMA_ALPHA * (0 - this.errorRate)
+  }
+
+  recordFailure(message: string): void {
+    this.failures++
+    this.errorRate += EWMA_ALPHA * (1 - this.errorRate)
+    this.lastError = { at: new Date().toISOString(), message }
+  }
+
+  recordFirstByte(ms: number): void {
+    if (this.#firstByte.length < FIRST_BYTE_WINDOW) this.#firstByte.push(ms)
+    else this.#firstByte[this.#next] = ms
+    this.#next = (this.#next + 1) % FIRST_BYTE_WINDOW
+  }
+
+  firstByteP95(): number | undefined {
+    if (this.#firstByte.length < ADAPTIVE_MIN_SAMPLES) return undefined
+    const sorted = [...this.#firstByte].sort((a, b) => a - b)
+    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]
+  }
+
+  /**
+   * Seed 001 §3.3: a provider that is suddenly far slower than usual is abandoned early.
+   * p95 × factor, clamped to [min, configured max]; the max alone until enough samples exist.
+   */
+  adaptiveFirstByteMs(maxMs: number, minMs: number, factor: number): number {
+    const p95 = this.firstByteP95()
+    if (p95 === undefined || factor <= 0) return maxMs
+    return Math.min(maxMs, Math.max(minMs, Math.ceil(p95 * factor)))
+  }
+
+  /** Lower is better: latency inflated by the error rate. Unknown latency scores as average. */
+  penalty(fallbackLatencyMs: number): number {
+    return (this.latencyMs ?? fallbackLatencyMs) * (1 + 4 * this.errorRate)
+  }
+
+  snapshot() {
+    return {
+      latencyMs: this.latencyMs === undefined ? null : Math.round(this.latencyMs),
+      errorRate: Number(this.errorRate.toFixed(3)),
+      firstByteP95Ms: this.firstByteP95() ?? null,
+      successes: this.successes,
+      failures: this.failures,
+      lastError: this.lastError ?? null,
+    }
+  }
+}

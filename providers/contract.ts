@@ -1,0 +1,165 @@
+// The Provider contract and the internal request/response types. The internal format is
+// OpenAI Chat Completions; every adapter translates to and from its upstream's wire format.
+import type { FastifyBaseLogger } from 'fastify'
+
+export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool'
+
+export interface TextPart { type: 'text'; text: string }
+export interface ImagePart { type: 'image_url'; image_url: { url: string; detail?: string } }
+export type ContentPart = TextPart | ImagePart | { type: string; [k: string]: unknown }
+
+export interface ToolCall {
+  id: string
+  type: 'function'
+  function: { name: string; arguments: string }
+}
+
+export interface ChatMessage {
+  role: Role
+  content?: string | ContentPart[] | null
+  name?: string
+  tool_calls?: ToolCall[]
+  tool_call_id?: string
+  reasoning_content?: string
+  [k: string]: unknown
+}
+
+export interface ToolDefinition {
+  type: 'function'
+  function: { name: string; description?: string; parameters?: Record<string, unknown> }
+}
+
+export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } }
+
+/** An OpenAI chat request as received; unknown fields pass through untouched. */
+export interface ChatRequest {
+  model: string
+  messages: ChatMessage[]
+  stream?: boolean
+  stream_options?: { include_usage?: boolean } | null
+  temperature?: number
+  top_p?: number
+  max_tokens?: number
+  max_completion_tokens?: number
+  n?: number
+  stop?: string | string[] | null
+  seed?: number
+  tools?: ToolDefinition[]
+  tool_choice?: ToolChoice
+  response_format?: { type: string; json_schema?: unknown }
+  reasoning_effort?: string
+  user?: string
+  [k: string]: unknown
+}
+
+export interface Usage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+  [k: string]: unknown
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call' | null
+
+export interface ChatCompletion {
+  id: string
+  object: 'chat.completion'
+  created: number
+  model: string
+  choices: Array<{
+    index: number
+    message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; reasoning_content?: string; refusal?: string | null; [k: string]: unknown }
+    logprobs?: unknown
+    finish_reason: FinishReason
+  }>
+  usage?: Usage
+  system_fingerprint?: string | null
+  [k: string]: unknown
+}
+
+export interface ChunkToolCall {
+  index: number
+  id?: string
+  type?: 'function'
+  function?: { name?: string; arguments?: string }
+}
+
+export interface ChatChunk {
+  id: string
+  object: 'chat.completion.chunk'
+  created: number
+  model: string
+  choices: Array<{
+    index: number
+    delta: { role?: 'assistant'; content?: string | null; reasoning_content?: string; tool_calls?: ChunkToolCall[]; [k: string]: unknown }
+    logprobs?: unknown
+    finish_reason: FinishReason
+  }>
+  usage?: Usage | null
+  [k: string]: unknown
+}
+
+export interface EmbeddingRequest {
+  model: string
+  input: string | string[] | number[] | number[][]
+  encoding_format?: 'float' | 'base64'
+  dimensions?: number
+  user?: string
+  [k: string]: unknown
+}
+
+export interface EmbeddingResponse {
+  object: 'list'
+  data: Array<{ object: 'embedding'; embedding: number[] | string; index: number }>
+  model: string
+  usage: { prompt_tokens: number; total_tokens: number }
+}
+
+/** What an adapter gets with each call: never a Fastify request or reply. */
+export interface CallContext {
+  /** Aborted when the client leaves, the attempt times out, or the gateway gives up on it. */
+  signal: AbortSignal
+  log: FastifyBaseLogger
+  requestId: string
+  /** The key chosen from the provider's pool for this attempt (undefined for keyless use). */
+  apiKey: string | undefined
+  /** This attempt's time limits (first byte is adaptive; see plugins/router/health.ts). */
+  timeouts: AttemptTimeouts
+}
+
+export interface AttemptTimeouts {
+  connectMs: number
+  /** Stream: to the response headers and the first chunk. */
+  firstByteMs: number
+  /** Stream: longest silence between two chunks. */
+  idleMs: number
+  /** Whole attempt; also bounds non-stream requests, whose headers come with the whole answer. */
+  totalMs: number
+}
+
+export type ChatResult = ChatCompletion | AsyncIterable<ChatChunk>
+
+export interface Provider {
+  readonly name: string
+  /** Accepts any model name (`<NAME>_MODELS=*`, g4f by default). */
+  readonly catchAll?: boolean
+  /** The current catalog (configured or discovered). */
+  models(): string[]
+  /** Re-discover the catalog; must not throw for an unreachable upstream. */
+  refresh?(signal: AbortSignal): Promise<void>
+  /** `req.stream` decides: a completion, or an async iterable of chunks. */
+  chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult>
+  /** Absent when the provider has no embeddings: the router skips it for them. */
+  embed?(req: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse>
+  /** A reason to skip this provider for this request (e.g. needs tools it cannot do). */
+  cannotServe?(req: ChatRequest): string | undefined
+  /** Extra fields for the status endpoint (e.g. Ollama's `live` score). */
+  status?(): Record<string, unknown>
+  /** Higher = healthier; used to order providers inside a tier (Ollama's `live`). */
+  liveScore?(): number
+  close?(): Promise<void>
+}
+
+export function isStream(result: ChatResult): result is AsyncIterable<ChatChunk> {
+  return typeof (result as AsyncIterable<ChatChunk>)[Symbol.asyncIterator] === 'function'
+}

@@ -1,0 +1,62 @@
+// OpenAI-dialect answers → internal chunks/completions. Upstream dialects differ in small
+// ways we normalise here: `reasoning` (Ollama, OpenRouter) → `reasoning_content`,
+// `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
+import type { ChatChunk, ChatCompletion } from './contract.ts'
+import { sseEvents, type BodyStream } from './http.ts'
+import { UpstreamError } from './upstream-error.ts'
+
+type Loose = Record<string, any>
+
+function moveReasoning(target: Loose | undefined): void {
+  if (!target || target.reasoning === undefined) return
+  if (target.reasoning_content === undefined && typeof target.reasoning === 'string') target.reasoning_content = target.reasoning
+  delete target.reasoning
+}
+
+export function normalizeChunk(chunk: Loose): ChatChunk {
+  if (!Array.isArray(chunk.choices)) chunk.choices = []
+  for (const choice of chunk.choices) moveReasoning(choice.delta)
+  if (!chunk.usage && chunk.x_groq?.usage) chunk.usage = chunk.x_groq.usage
+  return chunk as ChatChunk
+}
+
+export function normalizeCompletion(body: Loose): ChatCompletion {
+  if (body?.error) throw streamError(body.error)
+  if (!body || !Array.isArray(body.choices)) {
+    throw new UpstreamError('malformed', 'the upstream answer has no choices array')
+  }
+  for (const choice of body.choices) moveReasoning(choice.message)
+  return body as ChatCompletion
+}
+
+function streamError(error: unknown): UpstreamError {
+  const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as Loose
+  const status = typeof e.code === 'number' ? e.code : undefined
+  const kind = status === 429 || e.type === 'rate_limit_error' ? 'rate_limited' : 'stream_error'
+  return new UpstreamError(kind, `error inside the stream: ${String(e.message ?? JSON.stringify(e)).slice(0, 300)}`, { status, upstreamCode: e.type ?? e.code })
+}
+
+/**
+ * Chunks of an OpenAI-style SSE stream. `[DONE]` ends it; an `error` payload is a failure,
+ * never content. A stream that stops with neither `[DONE]` nor a finish_reason was cut:
+ * that is a failure too, so a truncated answer is never passed off as complete.
+ */
+export async function* openAIChunks(body: BodyStream, signal: AbortSignal): AsyncGenerator<ChatChunk> {
+  let finished = false
+  for await (const event of sseEvents(body, signal)) {
+    const data = event.data
+    if (data === '[DONE]') return
+    if (data === '') continue
+    let parsed: Loose
+    try {
+      parsed = JSON.parse(data)
+    } catch {
+      throw new UpstreamError('malformed', `malformed SSE data from upstream: ${data.slice(0, 80)}`)
+    }
+    if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)
+    const chunk = normalizeChunk(parsed)
+    if (chunk.choices.some((c) => c.finish_reason)) finished = true
+    yield chunk
+  }
+  if (!finished) throw new UpstreamError('malformed', 'the upstream stream ended before [DONE]: the answer was cut')
+}

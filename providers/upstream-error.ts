@@ -1,0 +1,73 @@
+// The one error type for upstream failures. It carries what the router needs to decide:
+// the upstream status, whether another provider may be tried, and how long to back off.
+import { errors as undiciErrors } from 'undici'
+
+export type FaultKind =
+  | 'client' // the request itself is bad (400/413/422): return at once, do not count against the breaker
+  | 'rate_limited' // 429
+  | 'auth' // 401/403: this key is bad
+  | 'payment' // 402: out of credit
+  | 'not_found' // 404: the model or route is not there
+  | 'server' // 5xx, 408, 409, other odd statuses
+  | 'overloaded' // 503/529
+  | 'timeout'
+  | 'connection' // refused, reset, DNS
+  | 'malformed' // not the protocol we expected
+  | 'stream_error' // the upstream reported an error inside the stream
+  | 'unsupported' // the provider cannot do what was asked (no embeddings, no tools)
+  | 'breaker_open'
+  | 'cooling_down' // every key of the provider is cooling down
+  | 'aborted' // the client left
+
+export class UpstreamError extends Error {
+  readonly kind: FaultKind
+  readonly status: number | undefined
+  readonly retryAfterMs: number | undefined
+  /** The upstream's error body type/code, when it gave one (e.g. `model_not_found`). */
+  readonly upstreamCode: string | undefined
+  provider: string | undefined
+
+  constructor(kind: FaultKind, message: string, opts: { status?: number; retryAfterMs?: number; upstreamCode?: string; provider?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'UpstreamError'
+    this.kind = kind
+    this.status = opts.status
+    this.retryAfterMs = opts.retryAfterMs
+    this.upstreamCode = opts.upstreamCode
+    this.provider = opts.provider
+  }
+
+  /** Client faults return to the client at once and do not count against a breaker. */
+  get isClientFault(): boolean {
+    return this.kind === 'client' || this.kind === 'aborted'
+  }
+}
+
+export function kindForStatus(status: number): FaultKind {
+  if (status === 400 || status === 413 || status === 422) return 'client'
+  if (status === 401 || status === 403) return 'auth'
+  if (status === 402) return 'payment'
+  if (status === 404) return 'not_found'
+  if (status === 429) return 'rate_limited'
+  if (status === 503 || status === 529) return 'overloaded'
+  return 'server'
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+
+/** Anything thrown while talking to an upstream → UpstreamError. */
+export function toUpstreamError(err: unknown, signal?: AbortSignal): UpstreamError {
+  if (err instanceof UpstreamError) return err
+  // The router aborts an attempt with an UpstreamError as reason (timeout, client gone).
+  if (signal?.aborted && signal.reason instanceof UpstreamError) return signal.reason
+  if (signal?.aborted) return new UpstreamError('aborted', 'the client closed the request', { cause: err })
+  const e = err as { code?: string; message?: string; name?: string; cause?: { code?: string } }
+  const code = e?.code ?? e?.cause?.code
+  if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamError('timeout', 'connect timeout', { cause: err })
+  if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamError('timeout', 'no response headers in time', { cause: err })
+  if (err instanceof undiciErrors.BodyTimeoutError) return new UpstreamError('timeout', 'the upstream went silent (idle timeout)', { cause: err })
+  if (err instanceof SyntaxError) return new UpstreamError('malformed', `invalid JSON from upstream: ${err.message}`, { cause: err })
+  if (code && CONNECTION_CODES.has(code)) return new UpstreamError('connection', `connection failed (${code})`, { cause: err })
+  if (err instanceof undiciErrors.UndiciError) return new UpstreamError('connection', `upstream I/O failed (${code ?? e.name})`, { cause: err })
+  return new UpstreamError('connection', `upstream I/O failed: ${e?.message ?? String(err)}`, { cause: err })
+}

@@ -1,0 +1,33 @@
+// POST /v1/chat/completions — validate, hand to the router, write JSON or SSE.
+import { Readable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { ChatRequest } from '../../providers/contract.ts'
+import { ChatCompletionRequest, ChatCompletionResponse, errorResponses } from './schemas.ts'
+import { requestContext } from '../../plugins/request-context.ts'
+import { SSE_HEADERS, sseFrames } from './sse.ts'
+import { createRedactor } from '../../plugins/redact.ts'
+
+export default async function chatCompletions(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const redact = createRedactor(app.config.secrets)
+  app.post('/v1/chat/completions', {
+    schema: {
+      tags: ['OpenAI-compatible'],
+      summary: 'Create a chat completion (streamed or not), with tiered fallback',
+      description: 'OpenAI Chat Completions. The answer carries `x-tiergate-provider`, `x-tiergate-tier` and `x-tiergate-attempts`. With `stream: true` it is SSE; a failure after the first chunk ends the stream with an `error` event and no `[DONE]`.',
+      body: ChatCompletionRequest,
+      response: { 200: ChatCompletionResponse, ...errorResponses },
+    },
+  }, async (request, reply) => {
+    const body = request.body as ChatRequest
+    const routed = await app.router.chat(body, requestContext(request, reply))
+    reply.header('x-tiergate-provider', routed.provider)
+      .header('x-tiergate-tier', String(routed.tier))
+      .header('x-tiergate-attempts', String(routed.attempts))
+    if (!routed.stream) return routed.value
+    reply.headers(SSE_HEADERS)
+    // The response schema documents JSON answers; a stream bypasses serialization.
+    return reply.send(Readable.from(sseFrames(routed.value, routed.provider, redact), { objectMode: false }) as never)
+  })
+}

@@ -1,0 +1,105 @@
+// TypeBox schemas of the /v1 surface: one source for validation, OpenAPI and types.
+// Objects stay open (additionalProperties): fields tiergate does not know pass through untouched.
+import { Type } from '@sinclair/typebox'
+
+const Open = { additionalProperties: true } as const
+
+export const ErrorEnvelope = Type.Object({
+  error: Type.Object({
+    message: Type.String(),
+    type: Type.String(),
+    param: Type.Union([Type.String(), Type.Null()]),
+    code: Type.Union([Type.String(), Type.Null()]),
+  }),
+}, { description: 'OpenAI-shaped error' })
+
+const ContentPart = Type.Object({ type: Type.String() }, Open)
+
+export const ChatMessage = Type.Object({
+  role: Type.Union(['system', 'developer', 'user', 'assistant', 'tool'].map((r) => Type.Literal(r))),
+  content: Type.Optional(Type.Union([Type.String(), Type.Array(ContentPart), Type.Null()])),
+  name: Type.Optional(Type.String()),
+  tool_calls: Type.Optional(Type.Array(Type.Object({
+    id: Type.String(),
+    type: Type.Literal('function'),
+    function: Type.Object({ name: Type.String(), arguments: Type.String() }, Open),
+  }, Open))),
+  tool_call_id: Type.Optional(Type.String()),
+}, Open)
+
+export const ChatCompletionRequest = Type.Object({
+  model: Type.String({ minLength: 1, description: 'A model id, an alias from MODEL_ALIASES, or `provider/model` to pin one provider', examples: ['gpt-4o-mini'] }),
+  messages: Type.Array(ChatMessage, { minItems: 1, examples: [[{ role: 'user', content: 'Say hello' }]] }),
+  stream: Type.Optional(Type.Boolean()),
+  stream_options: Type.Optional(Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, Open), Type.Null()])),
+  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+  top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  n: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
+  max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 }), Type.Null()])),
+  seed: Type.Optional(Type.Integer()),
+  tools: Type.Optional(Type.Array(Type.Object({
+    type: Type.Literal('function'),
+    function: Type.Object({ name: Type.String({ minLength: 1 }) }, Open),
+  }, Open))),
+  tool_choice: Type.Optional(Type.Union([
+    Type.Literal('none'), Type.Literal('auto'), Type.Literal('required'),
+    Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }, Open) }, Open),
+  ])),
+  response_format: Type.Optional(Type.Object({ type: Type.String() }, Open)),
+  session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'tiergate: continue a server-side conversation (never sent upstream)' })),
+}, Open)
+
+export const ChatCompletionResponse = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('chat.completion'),
+  created: Type.Integer(),
+  model: Type.String(),
+  choices: Type.Array(Type.Object({
+    index: Type.Integer(),
+    message: Type.Object({ role: Type.Literal('assistant'), content: Type.Union([Type.String(), Type.Null()]) }, Open),
+    finish_reason: Type.Union([Type.String(), Type.Null()]),
+  }, Open)),
+  usage: Type.Optional(Type.Object({ prompt_tokens: Type.Integer(), completion_tokens: Type.Integer(), total_tokens: Type.Integer() }, Open)),
+}, Open)
+
+export const EmbeddingRequest = Type.Object({
+  model: Type.String({ minLength: 1, examples: ['text-embedding-3-small'] }),
+  input: Type.Union([
+    Type.String(),
+    Type.Array(Type.String(), { minItems: 1 }),
+    Type.Array(Type.Integer(), { minItems: 1 }),
+    Type.Array(Type.Array(Type.Integer()), { minItems: 1 }),
+  ]),
+  encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
+  dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
+  user: Type.Optional(Type.String()),
+}, Open)
+
+export const EmbeddingResponse = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(Type.Object({
+    object: Type.Literal('embedding'),
+    embedding: Type.Union([Type.Array(Type.Number()), Type.String({ description: 'base64 of little-endian float32' })]),
+    index: Type.Integer(),
+  })),
+  model: Type.String(),
+  usage: Type.Object({ prompt_tokens: Type.Integer(), total_tokens: Type.Integer() }, Open),
+})
+
+export const Model = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('model'),
+  created: Type.Integer(),
+  owned_by: Type.String({ description: 'the provider that serves it first (lowest tier)' }),
+  providers: Type.Array(Type.String(), { description: 'tiergate: every provider that serves it, in tier order' }),
+})
+
+export const ModelList = Type.Object({ object: Type.Literal('list'), data: Type.Array(Model) })
+
+/** Error responses every /v1 route may give. */
+export const errorResponses = {
+  400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 413: ErrorEnvelope,
+  415: ErrorEnvelope, 429: ErrorEnvelope, 500: ErrorEnvelope, 503: ErrorEnvelope,
+}

@@ -1,0 +1,67 @@
+// Entry point: builds Fastify with the server options, registers the app, listens, and
+// closes gracefully on SIGTERM/SIGINT. `npm start` and the container run this file.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import pino, { type DestinationStream } from 'pino'
+import app from './app.ts'
+import { loadConfig, ConfigError, type Config } from './config.ts'
+import { createRedactor, logRedaction } from './plugins/redact.ts'
+
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/
+
+export interface ServerOptions {
+  /** Where logs go (tests capture them); stdout by default. */
+  logStream?: DestinationStream
+}
+
+export async function buildServer(config: Config, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const logger = pino({ level: config.logLevel, ...logRedaction(createRedactor(config.secrets)) }, options.logStream ?? pino.destination(1))
+  const fastify = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    // A caller's own x-request-id is kept (tracing across services), if it is sane.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID()
+    },
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+  })
+  await fastify.register(app, { config })
+  return fastify as unknown as FastifyInstance
+}
+
+async function start(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+  const server = await buildServer(config)
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    server.log.info({ signal, graceMs: config.resilience.shutdownGraceMs }, 'shutting down: refusing new connections, finishing in-flight requests')
+    const force = setTimeout(() => {
+      server.log.warn('grace period over: closing remaining connections')
+      server.server.closeAllConnections()
+    }, config.resilience.shutdownGraceMs)
+    force.unref()
+    await server.close()
+    clearTimeout(force)
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  await server.listen({ host: config.host, port: config.port })
+  const providers = server.providers.list().map((e) => `${e.name}(tier ${e.tier})`)
+  server.log.info({ providers }, providers.length ? 'tiergate is ready' : 'tiergate is ready, but no provider is enabled: set a <NAME>_API_KEY or start Ollama')
+}
+
+if (import.meta.main) await start()
