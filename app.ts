@@ -10,6 +10,7 @@ import events from './plugins/events.ts'
 import upstream from './plugins/upstream.ts'
 import registry from './plugins/registry.ts'
 import router from './plugins/router.ts'
+import redis from './plugins/redis.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -44,11 +45,17 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
     reply.header('x-request-id', request.id)
   })
 
+  // Cross-cutting: errors first (every later failure is enveloped), then shared state.
   await app.register(errors)
   await app.register(events)
+  await app.register(redis)
   await app.register(upstream)
   await app.register(registry)
   await app.register(router)
+
+  // Operations: docs, metrics, access control (before any route, so their hooks apply).
+
+  // Request stages: sessions.
 
   await app.register(openai)
   await app.register(groq)
@@ -56,9 +63,11 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(gemini)
   await app.register(mistral)
   await app.register(custom)
+  // Seed providers (Ollama, GPT4All, Pollinations, Anthropic, G4F).
 
   await app.register(health)
   await app.register(chatCompletions)
   await app.register(embeddings)
   await app.register(models)
+  // Operations and UI routes.
 }, { name: 'tiergate' })

@@ -7,7 +7,6 @@ import { Value } from '@sinclair/typebox/value'
 // Named defaults, units in the names (DESIGN convention 7).
 export const DEFAULT_PORT = 8080
 export const DEFAULT_BODY_LIMIT_BYTES = 20 * 1024 * 1024 // a few base64 images fit
-export const DEFAULT_BREAKER_TIMEOUT_MS = 120_000
 export const DEFAULT_BREAKER_RESET_MS = 30_000
 export const DEFAULT_BREAKER_ROLLING_WINDOW_MS = 10_000
 export const DEFAULT_MODELS_REFRESH_MS = 600_000
@@ -56,7 +55,7 @@ const ENV_SCHEMA = Type.Object({
   ),
   BODY_LIMIT_BYTES: Int(DEFAULT_BODY_LIMIT_BYTES, 1024),
 
-  BREAKER_TIMEOUT_MS: Int(DEFAULT_BREAKER_TIMEOUT_MS, 1),
+  BREAKER_TIMEOUT_MS: Int(0, 0),
   BREAKER_ERROR_THRESHOLD_PERCENTAGE: Int(50, 1, 100),
   BREAKER_RESET_TIMEOUT_MS: Int(DEFAULT_BREAKER_RESET_MS, 1),
   BREAKER_VOLUME_THRESHOLD: Int(5, 0),
@@ -100,7 +99,6 @@ const ENV_SCHEMA = Type.Object({
   OLLAMA_BASE_URL: OptStr(),
   OLLAMA_REMOTE_BASE_URL: Str('https://g4f.space/api/ollama/v1'),
   OLLAMA_MODEL_ALIASES: Str(''),
-  GPT4ALL_BASE_URL: Str('http://localhost:4891/v1'),
   POLLINATIONS_REFERRER: OptStr(),
   G4F_MAIN_API_BASE: OptStr(),
   G4F_GROQ_API_BASE: OptStr(),
@@ -119,6 +117,7 @@ export const DEFAULT_BASE_URLS: Record<string, string> = {
   gemini: 'https://generativelanguage.googleapis.com/v1beta/openai',
   mistral: 'https://api.mistral.ai/v1',
   pollinations: 'https://text.pollinations.ai/openai',
+  gpt4all: 'http://localhost:4891/v1',
 }
 
 export interface Timeouts {

@@ -1,9 +1,9 @@
 // Chat completions through two OpenAI-compatible upstreams in two tiers, with the SDK.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway, postJson, sseData } from '../helpers/gateway.ts'
 
-async function twoTiers(t: Tap.Test, extraEnv: Record<string, string> = {}) {
+async function twoTiers(t: Test, extraEnv: Record<string, string> = {}) {
   const tier1 = await startOpenAIMock({ models: ['gpt-4o-mini'] })
   const tier2 = await startOpenAIMock({ models: ['gpt-4o-mini'] })
   tier2.fallback = { content: 'Hello from tier two' }
