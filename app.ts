@@ -11,6 +11,7 @@ import upstream from './plugins/upstream.ts'
 import registry from './plugins/registry.ts'
 import router from './plugins/router.ts'
 import redis from './plugins/redis.ts'
+import auth from './plugins/auth.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -23,6 +24,7 @@ import health from './routes/health.ts'
 import chatCompletions from './routes/v1/chat-completions.ts'
 import embeddings from './routes/v1/embeddings.ts'
 import models from './routes/v1/models.ts'
+import providers from './routes/providers.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,6 +56,7 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(router)
 
   // Operations: docs, metrics, access control (before any route, so their hooks apply).
+  await app.register(auth)
 
   // Request stages: sessions.
 
@@ -70,4 +73,5 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(embeddings)
   await app.register(models)
   // Operations and UI routes.
+  await app.register(providers)
 }, { name: 'tiergate' })

@@ -1,0 +1,69 @@
+// GET /providers — each provider's state for operators and the status page: tier, catalog,
+// breaker state and opossum stats, live score, recent latency/error rate, key pool
+// (fingerprints only), last error (redacted); plus fallback counts since start.
+import type { FastifyInstance } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { breakerState, type ProviderEntry } from '../plugins/registry.ts'
+
+export function providerSnapshot(entry: ProviderEntry) {
+  const stats = entry.breaker.stats
+  return {
+    name: entry.name,
+    tier: entry.tier,
+    enabled: true,
+    catchAll: entry.provider.catchAll === true,
+    catalogSize: entry.provider.models().length,
+    breaker: {
+      state: breakerState(entry.breaker),
+      stats: {
+        fires: stats.fires, successes: stats.successes, failures: stats.failures, rejects: stats.rejects,
+        timeouts: stats.timeouts, latencyMean: stats.latencyMean,
+      },
+    },
+    live: entry.provider.liveScore?.() ?? null,
+    health: entry.health.snapshot(),
+    keys: entry.keys.status(),
+    lastRefreshAt: entry.lastRefreshAt ?? null,
+    details: entry.provider.status?.() ?? {},
+  }
+}
+
+const ProviderStatus = Type.Object({
+  name: Type.String(),
+  tier: Type.Integer(),
+  enabled: Type.Boolean(),
+  catchAll: Type.Boolean(),
+  catalogSize: Type.Integer(),
+  breaker: Type.Object({ state: Type.Union([Type.Literal('closed'), Type.Literal('half_open'), Type.Literal('open')]), stats: Type.Record(Type.String(), Type.Number()) }),
+  live: Type.Union([Type.Integer(), Type.Null()], { description: 'Ollama-style reachability score: 0 nothing, 1 one catalog, 2 local and remote' }),
+  health: Type.Object({}, { additionalProperties: true }),
+  keys: Type.Array(Type.Object({ fingerprint: Type.String(), state: Type.String(), availableInMs: Type.Integer(), strikes: Type.Integer(), uses: Type.Integer() })),
+  lastRefreshAt: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Object({}, { additionalProperties: true }),
+})
+
+export default async function providers(app: FastifyInstance) {
+  const fallbacks = { total: 0, byTier: {} as Record<string, number> }
+  app.events.on('routed', (event) => {
+    if (event.outcome !== 'success' || event.firstTier === undefined || event.attempts < 2) return
+    fallbacks.total++
+    const key = `${event.firstTier}->${event.tier}`
+    fallbacks.byTier[key] = (fallbacks.byTier[key] ?? 0) + 1
+  })
+
+  app.get('/providers', {
+    schema: {
+      tags: ['Operations'],
+      summary: 'Every enabled provider with its tier, breaker, health and key-pool state',
+      response: {
+        200: Type.Object({
+          providers: Type.Array(ProviderStatus),
+          fallbacks: Type.Object({ total: Type.Integer(), byTier: Type.Record(Type.String(), Type.Integer()) }, { description: 'answered requests that needed more than one attempt, since start, by first→answering tier' }),
+        }),
+      },
+    },
+  }, async () => ({
+    providers: app.providers.list().sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name)).map(providerSnapshot),
+    fallbacks,
+  }))
+}
