@@ -5,7 +5,7 @@ import type { LoggerOptions } from 'pino'
 
 const MASK = '[REDACTED]'
 // sk-…, sk_…, sk-or-…, gsk_…, pk_…, AIza… (Google), g4f_/gfs_ keys; long enough not to hit words.
-const KEY_SHAPES = /\b(?:sk-(?:or-|ant-|proj-)?|sk_|pk_|gsk_|g4f_|gfs_|AIza)[A-Za-z0-9_\-*.]{8,}/g
+const KEY_SHAPES = /\b(?:sk-(?:or-|ant-|proj-)?|sk_|pk_|gsk_|g4f_|gfs_|AIza)[A-Za-z0-9_\-*]{8,}/g
 
 export type Redactor = (text: string) => string
 

@@ -1,0 +1,66 @@
+// Catalog discovery from GET {base}/models at start-up and on MODELS_REFRESH_MS; a fixed
+// <NAME>_MODELS is never rediscovered; an unreachable upstream never blocks start-up.
+import t from 'tap'
+import net from 'node:net'
+import { startOpenAIMock } from '../mocks/openai.ts'
+import { startGateway } from '../helpers/gateway.ts'
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise<void>((r) => server.close(() => r()))
+  return port
+}
+
+t.test('catalog discovered at start-up, served by /v1/models with owned_by', async (t) => {
+  const mock = await startOpenAIMock({ models: ['disc-a', 'disc-b'] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'finder', FINDER_BASE_URL: mock.baseUrl })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  const list = await gw.client.models.list()
+  t.same(list.data.map((m) => [m.id, m.owned_by]), [['disc-a', 'finder'], ['disc-b', 'finder']])
+  const one = await gw.client.models.retrieve('disc-b')
+  t.equal(one.owned_by, 'finder')
+  await t.rejects(gw.client.models.retrieve('nope'), { status: 404 })
+})
+
+t.test('the catalog is refreshed in the background', async (t) => {
+  const mock = await startOpenAIMock({ models: ['old'] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'finder', FINDER_BASE_URL: mock.baseUrl, MODELS_REFRESH_MS: '50' })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  mock.models = ['old', 'new-model']
+  const deadline = Date.now() + 5000
+  let ids: string[] = []
+  while (!ids.includes('new-model') && Date.now() < deadline) {
+    ids = (await gw.client.models.list()).data.map((m) => m.id)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  t.ok(ids.includes('new-model'), 'the new model appeared')
+  const answer = await gw.client.chat.completions.create({ model: 'new-model', messages: [{ role: 'user', content: 'x' }] })
+  t.equal(answer.choices[0].message.content, 'Hello from mock')
+})
+
+t.test('a fixed <NAME>_MODELS catalog is not rediscovered', async (t) => {
+  const mock = await startOpenAIMock({ models: ['discovered'] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'fixed', FIXED_BASE_URL: mock.baseUrl, FIXED_MODELS: 'pinned-a,pinned-b' })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  t.same((await gw.client.models.list()).data.map((m) => m.id), ['pinned-a', 'pinned-b'])
+  t.equal(mock.requests.filter((r) => r.url === '/v1/models').length, 0)
+})
+
+t.test('an unreachable provider does not block start-up and logs no error', async (t) => {
+  const port = await closedPort()
+  const started = Date.now()
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'gone', GONE_BASE_URL: `http://127.0.0.1:${port}/v1` })
+  t.teardown(() => gw.close())
+  t.ok(Date.now() - started < 3000, 'started promptly')
+  t.same((await gw.client.models.list()).data, [])
+  t.notOk(gw.logs.some((l) => JSON.parse(l).level >= 50), 'no error-level log line')
+})
+
+t.test('a provider that answers /models with garbage keeps an empty catalog, quietly', async (t) => {
+  const mock = await startOpenAIMock({ models: [] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'odd', ODD_BASE_URL: `${mock.origin}/not-there` })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  t.same((await gw.client.models.list()).data, [])
+})
