@@ -48,7 +48,7 @@ t.test('unknown model → 404 model_not_found in the OpenAI envelope', async (t)
   const res = await postJson(`${gw.url}/v1/chat/completions`, { model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] })
   t.equal(res.status, 404)
   t.same(res.json, { error: { message: 'The model `no-such-model` does not exist or no enabled provider serves it.', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } })
-  await t.rejects(ask(gw, 'no-such-model'), { status: 404 })
+  t.equal((await ask(gw, 'no-such-model').catch((e: any) => e)).status, 404)
 })
 
 t.test('provider/model pins one provider and strips the prefix upstream', async (t) => {
