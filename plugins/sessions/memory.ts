@@ -1,0 +1,55 @@
+// In-process session store: a Map kept in least-recently-used order (a Map iterates in
+// insertion order, so re-inserting on use moves a session to the end), with a TTL per session.
+// Expired sessions are dropped when touched; SESSION_MAX_COUNT bounds memory either way.
+import type { ChatMessage } from '../../providers/contract.ts'
+import { trimHistory, type Session, type SessionLimits, type SessionStore } from './store.ts'
+
+interface Entry extends Session {
+  expiresAt: number
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly kind = 'memory' as const
+  readonly #limits: SessionLimits
+  readonly #entries = new Map<string, Entry>()
+
+  constructor(limits: SessionLimits) {
+    this.#limits = limits
+  }
+
+  /** The live entry, moved to the most-recently-used end; expired ones are forgotten. */
+  #touch(id: string): Entry | undefined {
+    const entry = this.#entries.get(id)
+    if (!entry) return undefined
+    this.#entries.delete(id)
+    if (entry.expiresAt <= Date.now()) return undefined
+    this.#entries.set(id, entry)
+    return entry
+  }
+
+  async get(id: string): Promise<Session | undefined> {
+    const entry = this.#touch(id)
+    // Copies: callers must not be able to change stored history by mutating what they got.
+    return entry && { owner: entry.owner, messages: structuredClone(entry.messages) }
+  }
+
+  async append(id: string, owner: string, messages: ChatMessage[]): Promise<boolean> {
+    const entry = this.#touch(id) ?? { owner, messages: [], expiresAt: 0 }
+    if (entry.owner !== owner) return false
+    entry.messages = trimHistory([...entry.messages, ...structuredClone(messages)], this.#limits.maxMessages)
+    entry.expiresAt = Date.now() + this.#limits.ttlMs
+    this.#entries.set(id, entry)
+    for (const oldest of this.#entries.keys()) {
+      if (this.#entries.size <= this.#limits.maxCount) break
+      this.#entries.delete(oldest)
+    }
+    return true
+  }
+
+  async delete(id: string, owner: string): Promise<boolean> {
+    const entry = this.#touch(id)
+    if (!entry || entry.owner !== owner) return false
+    this.#entries.delete(id)
+    return true
+  }
+}
