@@ -12,6 +12,7 @@ import registry from './plugins/registry.ts'
 import router from './plugins/router.ts'
 import redis from './plugins/redis.ts'
 import auth from './plugins/auth.ts'
+import sessions from './plugins/sessions.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -25,6 +26,7 @@ import chatCompletions from './routes/v1/chat-completions.ts'
 import embeddings from './routes/v1/embeddings.ts'
 import models from './routes/v1/models.ts'
 import providers from './routes/providers.ts'
+import sessionRoutes from './routes/sessions.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -59,6 +61,7 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(auth)
 
   // Request stages: sessions.
+  await app.register(sessions)
 
   await app.register(openai)
   await app.register(groq)
@@ -74,4 +77,5 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(models)
   // Operations and UI routes.
   await app.register(providers)
+  await app.register(sessionRoutes)
 }, { name: 'tiergate' })

@@ -55,6 +55,10 @@ export const allProvidersRateLimited = (message: string, retryAfterSeconds: numb
   new GatewayError(429, 'rate_limit_error', 'all_providers_failed', message, null, retryAfterSeconds)
 export const unsupported = (message: string, param: string | null = null) =>
   new GatewayError(400, 'invalid_request_error', 'unsupported_parameter', message, param)
+export const sessionNotFound = (id: string) =>
+  new GatewayError(404, 'not_found_error', 'session_not_found', `Session \`${id}\` not found (it may have expired).`, 'session_id')
+export const sessionStoreUnavailable = () =>
+  new GatewayError(503, 'service_unavailable', 'session_store_unavailable', 'The session store is unavailable; retry, or send the request without session_id.')
 
 /** Status → OpenAI error type, for upstream client faults relayed as they are. */
 export function typeForStatus(status: number): OpenAIErrorType {

@@ -7,6 +7,7 @@ import { ChatCompletionRequest, ChatCompletionResponse, errorResponses } from '.
 import { requestContext } from '../../plugins/request-context.ts'
 import { SSE_HEADERS, sseFrames } from './sse.ts'
 import { createRedactor } from '../../plugins/redact.ts'
+import { beginSessionTurn } from '../../plugins/sessions/turn.ts'
 
 export default async function chatCompletions(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -15,19 +16,24 @@ export default async function chatCompletions(fastify: FastifyInstance) {
     schema: {
       tags: ['OpenAI-compatible'],
       summary: 'Create a chat completion (streamed or not), with tiered fallback',
-      description: 'OpenAI Chat Completions. The answer carries `x-tiergate-provider`, `x-tiergate-tier` and `x-tiergate-attempts`. With `stream: true` it is SSE; a failure after the first chunk ends the stream with an `error` event and no `[DONE]`.',
+      description: 'OpenAI Chat Completions. With `session_id` (or an `x-session-id` header) the stored conversation is prepended and this turn is saved once it completes; send only the new messages. The answer carries `x-tiergate-provider`, `x-tiergate-tier` and `x-tiergate-attempts`. With `stream: true` it is SSE; a failure after the first chunk ends the stream with an `error` event and no `[DONE]`.',
       body: ChatCompletionRequest,
       response: { 200: ChatCompletionResponse, ...errorResponses },
     },
   }, async (request, reply) => {
-    const body = request.body as ChatRequest
+    const session = await beginSessionTurn(app.sessions, request)
+    const body = session?.request ?? (request.body as ChatRequest)
     const routed = await app.router.chat(body, requestContext(request, reply))
     reply.header('x-tiergate-provider', routed.provider)
       .header('x-tiergate-tier', String(routed.tier))
       .header('x-tiergate-attempts', String(routed.attempts))
-    if (!routed.stream) return routed.value
+    if (!routed.stream) {
+      await session?.complete(routed.value)
+      return routed.value
+    }
+    const chunks = session ? session.record(routed.value) : routed.value
     reply.headers(SSE_HEADERS)
     // The response schema documents JSON answers; a stream bypasses serialization.
-    return reply.send(Readable.from(sseFrames(routed.value, routed.provider, redact), { objectMode: false }) as never)
+    return reply.send(Readable.from(sseFrames(chunks, routed.provider, redact), { objectMode: false }) as never)
   })
 }
