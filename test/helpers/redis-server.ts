@@ -1,0 +1,52 @@
+// A throwaway real redis-server for tests: a free port on 127.0.0.1, no persistence, killed
+// on close. Needs the redis-server binary (apt package redis-server; .ci/run installs it).
+import { spawn } from 'node:child_process'
+import net, { type AddressInfo } from 'node:net'
+
+export interface RedisServer {
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+const START_TIMEOUT_MS = 10_000
+
+async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort()
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS)
+    const onData = (data: Buffer) => {
+      output += data.toString('utf8')
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('error', (err) => { clearTimeout(timer); reject(err) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}:\n${output}`)) })
+  })
+  child.stdout.resume()
+  child.stderr.resume()
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
