@@ -1,0 +1,138 @@
+// Anthropic Messages SSE events → OpenAI chat.completion.chunk objects (PROTOCOLS.md §3).
+// The translator is a pure state machine (events in, chunks out); `anthropicChunks` feeds
+// it from an upstream body. A stream that ends without `message_stop` was cut: a failure.
+import type { ChatChunk, ChunkToolCall, Usage } from '../contract.ts'
+import { sseEvents, type BodyStream } from '../http.ts'
+import { UpstreamError } from '../upstream-error.ts'
+import { finishReason, toUsage, type AnthropicUsage } from './translate.ts'
+
+type Loose = Record<string, any>
+type Delta = ChatChunk['choices'][number]['delta']
+
+/** An `error` event inside a stream (e.g. overloaded_error, "would normally be an HTTP 529"). */
+export function streamFailure(data: Loose): UpstreamError {
+  const error = (data.error ?? {}) as Loose
+  const type = typeof error.type === 'string' ? error.type : 'error'
+  const kind = type === 'overloaded_error' ? 'overloaded' : 'stream_error'
+  return new UpstreamError(kind, `error event inside the stream: ${type}: ${String(error.message ?? '').slice(0, 300)}`, { upstreamCode: type })
+}
+
+export class AnthropicStreamTranslator {
+  readonly #includeUsage: boolean
+  #id = 'msg_unknown'
+  #model = ''
+  readonly #created: number
+  #promptUsage: AnthropicUsage = {}
+  #roleSent = false
+  /** Anthropic content-block index → OpenAI tool_calls index (counts tool blocks only). */
+  readonly #toolIndex = new Map<number, number>()
+  #stopped = false
+
+  constructor(includeUsage: boolean, now = Date.now()) {
+    this.#includeUsage = includeUsage
+    this.#created = Math.floor(now / 1000)
+  }
+
+  /** True once `message_stop` has arrived: the answer is complete. */
+  get stopped(): boolean {
+    return this.#stopped
+  }
+
+  #chunk(delta: Delta, finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk {
+    return { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }
+  }
+
+  /**
+   * The role chunk is sent with the first real output rather than at `message_start`: an
+   * `error` event right after `message_start` (overload) then fails the attempt before
+   * anything was committed, and the router can still try another provider.
+   */
+  #emit(delta: Delta, finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk[] {
+    const out: ChatChunk[] = []
+    if (!this.#roleSent) {
+      this.#roleSent = true
+      out.push(this.#chunk({ role: 'assistant', content: '' }))
+    }
+    out.push(this.#chunk(delta, finish))
+    return out
+  }
+
+  #toolCall(call: ChunkToolCall): ChatChunk[] {
+    return this.#emit({ tool_calls: [call] })
+  }
+
+  /** One SSE event (its `type`, its parsed `data`) → the chunks it produces. */
+  push(type: string, data: Loose): ChatChunk[] {
+    if (this.#stopped) return []
+    switch (type) {
+      case 'message_start': {
+        const message = (data.message ?? {}) as Loose
+        if (typeof message.id === 'string') this.#id = message.id
+        if (typeof message.model === 'string') this.#model = message.model
+        this.#promptUsage = { ...(message.usage ?? {}) }
+        return []
+      }
+      case 'content_block_start': {
+        const block = (data.content_block ?? {}) as Loose
+        if (block.type === 'tool_use') {
+          const index = this.#toolIndex.size
+          this.#toolIndex.set(data.index, index)
+          return this.#toolCall({ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } })
+        }
+        if (block.type === 'text' && block.text) return this.#emit({ content: block.text })
+        if (block.type === 'thinking' && block.thinking) return this.#emit({ reasoning_content: block.thinking })
+        return []
+      }
+      case 'content_block_delta': {
+        const delta = (data.delta ?? {}) as Loose
+        if (delta.type === 'text_delta' && delta.text) return this.#emit({ content: delta.text })
+        if (delta.type === 'thinking_delta' && delta.thinking) return this.#emit({ reasoning_content: delta.thinking })
+        if (delta.type === 'input_json_delta' && delta.partial_json) {
+          const index = this.#toolIndex.get(data.index)
+          if (index === undefined) throw new UpstreamError('malformed', `input_json_delta for block ${data.index}, which is not a tool_use block`)
+          return this.#toolCall({ index, function: { arguments: delta.partial_json } })
+        }
+        return [] // signature_delta, citations_delta: nothing for an OpenAI client
+      }
+      case 'message_delta': {
+        const finish = finishReason(data.delta?.stop_reason) ?? 'stop'
+        const out = this.#emit({}, finish)
+        if (this.#includeUsage) out.push({ ...this.#chunk({}), choices: [], usage: this.usage(data.usage ?? {}) })
+        return out
+      }
+      case 'message_stop':
+        this.#stopped = true
+        return []
+      case 'error':
+        throw streamFailure(data)
+      default:
+        return [] // ping, content_block_stop, and event types Anthropic may add later
+    }
+  }
+
+  /** message_delta's usage is cumulative; newer API versions may repeat input counts there. */
+  usage(final: AnthropicUsage): Usage {
+    return toUsage({ ...this.#promptUsage, ...withoutNulls(final) }, final.output_tokens ?? this.#promptUsage.output_tokens ?? 0)
+  }
+}
+
+function withoutNulls(usage: AnthropicUsage): AnthropicUsage {
+  return Object.fromEntries(Object.entries(usage).filter(([, v]) => v !== null && v !== undefined)) as AnthropicUsage
+}
+
+/** Chunks of an Anthropic Messages stream. */
+export async function* anthropicChunks(body: BodyStream, signal: AbortSignal, includeUsage: boolean): AsyncGenerator<ChatChunk> {
+  const translator = new AnthropicStreamTranslator(includeUsage)
+  for await (const event of sseEvents(body, signal)) {
+    if (event.data === '') continue
+    let data: Loose
+    try {
+      data = JSON.parse(event.data)
+    } catch {
+      throw new UpstreamError('malformed', `malformed SSE data from upstream: ${event.data.slice(0, 80)}`)
+    }
+    yield* translator.push(typeof data.type === 'string' ? data.type : (event.event ?? ''), data)
+    if (translator.stopped) return
+  }
+  throw new UpstreamError('malformed', 'the upstream stream ended before message_stop: the answer was cut')
+}
