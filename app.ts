@@ -20,6 +20,8 @@ import openrouter from './providers/openrouter.ts'
 import gemini from './providers/gemini.ts'
 import mistral from './providers/mistral.ts'
 import custom from './providers/custom.ts'
+import ollama from './providers/ollama/index.ts'
+import gpt4all from './providers/gpt4all.ts'
 
 import health from './routes/health.ts'
 import chatCompletions from './routes/v1/chat-completions.ts'
@@ -70,6 +72,8 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(mistral)
   await app.register(custom)
   // Seed providers (Ollama, GPT4All, Pollinations, Anthropic, G4F).
+  await app.register(ollama)
+  await app.register(gpt4all)
 
   await app.register(health)
   await app.register(chatCompletions)
