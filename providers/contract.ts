@@ -84,7 +84,15 @@ export interface ChunkToolCall {
   function?: { name?: string; arguments?: string }
 }
 
+/**
+ * An adapter may attach the upstream's own JSON text of a chunk under this key when it is
+ * exactly the chunk's serialization: the SSE writer then forwards it without re-serializing.
+ * Whoever changes a chunk after that must delete the key.
+ */
+export const RAW_JSON: unique symbol = Symbol('tiergate.rawJson')
+
 export interface ChatChunk {
+  [RAW_JSON]?: string
   id: string
   object: 'chat.completion.chunk'
   created: number

@@ -1,23 +1,33 @@
 // OpenAI-dialect answers → internal chunks/completions. Upstream dialects differ in small
 // ways we normalise here: `reasoning` (Ollama, OpenRouter) → `reasoning_content`,
 // `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
-import type { ChatChunk, ChatCompletion } from './contract.ts'
+import { RAW_JSON, type ChatChunk, type ChatCompletion } from './contract.ts'
 import { sseEvents, type BodyStream } from './http.ts'
 import { UpstreamError } from './upstream-error.ts'
 
 type Loose = Record<string, any>
 
-function moveReasoning(target: Loose | undefined): void {
-  if (!target || target.reasoning === undefined) return
+/** Returns true when it changed something. */
+function moveReasoning(target: Loose | undefined): boolean {
+  if (!target || target.reasoning === undefined) return false
   if (target.reasoning_content === undefined && typeof target.reasoning === 'string') target.reasoning_content = target.reasoning
   delete target.reasoning
+  return true
 }
 
-export function normalizeChunk(chunk: Loose): ChatChunk {
-  if (!Array.isArray(chunk.choices)) chunk.choices = []
-  for (const choice of chunk.choices) moveReasoning(choice.delta)
-  if (!chunk.usage && chunk.x_groq?.usage) chunk.usage = chunk.x_groq.usage
-  return chunk as ChatChunk
+/** Normalises in place; returns true when the chunk differs from what the upstream sent. */
+export function normalizeChunk(chunk: Loose): boolean {
+  let changed = false
+  if (!Array.isArray(chunk.choices)) {
+    chunk.choices = []
+    changed = true
+  }
+  for (const choice of chunk.choices) changed = moveReasoning(choice.delta) || changed
+  if (!chunk.usage && chunk.x_groq?.usage) {
+    chunk.usage = chunk.x_groq.usage
+    changed = true
+  }
+  return changed
 }
 
 export function normalizeCompletion(body: Loose): ChatCompletion {
@@ -54,7 +64,10 @@ export async function* openAIChunks(body: BodyStream, signal: AbortSignal): Asyn
       throw new UpstreamError('malformed', `malformed SSE data from upstream: ${data.slice(0, 80)}`)
     }
     if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)
-    const chunk = normalizeChunk(parsed)
+    // Unchanged chunks keep their upstream text, so the writer need not serialize them again —
+    // unless it spans several `data:` lines: re-sent as one line, its newline would end the event.
+    if (!normalizeChunk(parsed) && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
+    const chunk = parsed as ChatChunk
     if (chunk.choices.some((c) => c.finish_reason)) finished = true
     yield chunk
   }

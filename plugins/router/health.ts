@@ -3,6 +3,7 @@
 const EWMA_ALPHA = 0.2
 const FIRST_BYTE_WINDOW = 50
 const ADAPTIVE_MIN_SAMPLES = 10
+const P95_RECOMPUTE_EVERY = 5
 
 export class ProviderHealth {
   latencyMs: number | undefined
@@ -12,6 +13,8 @@ export class ProviderHealth {
   lastError: { at: string; message: string } | undefined
   readonly #firstByte: number[] = []
   #next = 0
+  #p95: number | undefined
+  #samplesSinceP95 = 0
 
   recordSuccess(latencyMs: number): void {
     this.successes++
@@ -29,12 +32,18 @@ export class ProviderHealth {
     if (this.#firstByte.length < FIRST_BYTE_WINDOW) this.#firstByte.push(ms)
     else this.#firstByte[this.#next] = ms
     this.#next = (this.#next + 1) % FIRST_BYTE_WINDOW
+    this.#samplesSinceP95++
   }
 
+  /** Recomputed every few samples, not on every request: it sorts the window. */
   firstByteP95(): number | undefined {
     if (this.#firstByte.length < ADAPTIVE_MIN_SAMPLES) return undefined
-    const sorted = [...this.#firstByte].sort((a, b) => a - b)
-    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]
+    if (this.#p95 === undefined || this.#samplesSinceP95 >= P95_RECOMPUTE_EVERY) {
+      const sorted = [...this.#firstByte].sort((a, b) => a - b)
+      this.#p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]
+      this.#samplesSinceP95 = 0
+    }
+    return this.#p95
   }
 
   /**

@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { ChatRequest } from '../../providers/contract.ts'
 import { ChatCompletionRequest, ChatCompletionResponse, errorResponses } from './schemas.ts'
 import { requestContext } from '../../plugins/request-context.ts'
-import { SSE_HEADERS, sseFrames } from './sse.ts'
+import { SSE_HEADERS, coalesce, sseFrames } from './sse.ts'
 import { createRedactor } from '../../plugins/redact.ts'
 import { beginSessionTurn } from '../../plugins/sessions/turn.ts'
 
