@@ -108,6 +108,11 @@ const ENV_SCHEMA = Type.Object({
 })
 type Env = Static<typeof ENV_SCHEMA>
 
+/** Every fixed variable name (per-provider families are described by PROVIDER_VARIABLE). */
+export const ENV_VARIABLES = Object.keys(ENV_SCHEMA.properties)
+/** The per-provider variable families. */
+export const PROVIDER_VARIABLE = /^(?:PROVIDER_PRIORITY_([A-Z0-9_]+)|([A-Z0-9_]+?)_(?:API_KEY(?:_\d+)?|BASE_URL|MODELS|TIMEOUT_(?:CONNECT|FIRST_BYTE|IDLE|TOTAL)_MS))$/
+
 /** Public defaults of each built-in provider's base URL (`<NAME>_BASE_URL` overrides). */
 export const DEFAULT_BASE_URLS: Record<string, string> = {
   openai: 'https://api.openai.com/v1',
@@ -173,7 +178,8 @@ export interface Config {
   customProviders: string[]
   gatewayApiKeys: string[]
   corsOrigins: string[]
-  rateLimit: { max: number; window: string }
+  /** `max` 0 turns rate limiting off. */
+  rateLimit: { max: number; window: string; windowMs: number }
   redisUrl: string | undefined
   sessions: { ttlMs: number; maxMessages: number; maxCount: number }
   openrouter: { siteUrl: string | undefined; appName: string }
@@ -277,6 +283,17 @@ function providerSettings(raw: RawEnv, env: Env, name: string, disabled: Set<str
   }
 }
 
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `60000`, `30 s`, `1 minute`, `2 hours`: what @fastify/rate-limit accepts, checked at start-up. */
+function durationMs(variable: string, value: string): number {
+  const match = /^(\d+)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?)?$/i.exec(value.trim())
+  if (!match || Number(match[1]) <= 0) throw new ConfigError(variable, `must be a duration such as 60000, "30 s" or "1 minute" (got ${JSON.stringify(value)})`)
+  const unit = (match[2] ?? 'ms').toLowerCase()
+  const key = unit.startsWith('ms') || unit.startsWith('milli') ? 'ms' : unit[0]
+  return Number(match[1]) * DURATION_UNITS_MS[key]
+}
+
 /** `alias=target|target,alias2=target` → alias → ordered targets. */
 function parseAliases(variable: string, value: string, separator: string): Map<string, string[]> {
   const aliases = new Map<string, string[]>()
@@ -370,7 +387,7 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     customProviders,
     gatewayApiKeys,
     corsOrigins: list(env.CORS_ORIGINS),
-    rateLimit: { max: env.RATE_LIMIT_MAX, window: env.RATE_LIMIT_WINDOW },
+    rateLimit: { max: env.RATE_LIMIT_MAX, window: env.RATE_LIMIT_WINDOW, windowMs: durationMs('RATE_LIMIT_WINDOW', env.RATE_LIMIT_WINDOW) },
     redisUrl: env.REDIS_URL,
     sessions: { ttlMs: env.SESSION_TTL_MS, maxMessages: env.SESSION_MAX_MESSAGES, maxCount: env.SESSION_MAX_COUNT },
     openrouter: { siteUrl: env.OPENROUTER_SITE_URL, appName: env.OPENROUTER_APP_NAME },
