@@ -12,6 +12,11 @@ import registry from './plugins/registry.ts'
 import router from './plugins/router.ts'
 import redis from './plugins/redis.ts'
 import auth from './plugins/auth.ts'
+import securityHeaders from './plugins/security-headers.ts'
+import cors from './plugins/cors.ts'
+import swagger from './plugins/swagger.ts'
+import metrics from './plugins/metrics.ts'
+import rateLimit from './plugins/rate-limit.ts'
 import sessions from './plugins/sessions.ts'
 
 import openai from './providers/openai.ts'
@@ -28,6 +33,8 @@ import chatCompletions from './routes/v1/chat-completions.ts'
 import embeddings from './routes/v1/embeddings.ts'
 import models from './routes/v1/models.ts'
 import providers from './routes/providers.ts'
+import ready from './routes/ready.ts'
+import metricsRoute from './routes/metrics.ts'
 import sessionRoutes from './routes/sessions.ts'
 
 declare module 'fastify' {
@@ -60,7 +67,14 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(router)
 
   // Operations: docs, metrics, access control (before any route, so their hooks apply).
+  // Hook order matters: CORS answers preflights and decorates even a 401/429; auth sets
+  // request.clientKeyId before the rate limiter keys on it.
+  await app.register(securityHeaders)
+  await app.register(cors)
+  await app.register(swagger)
+  await app.register(metrics)
   await app.register(auth)
+  await app.register(rateLimit)
 
   // Request stages: sessions.
   await app.register(sessions)
@@ -81,5 +95,7 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(models)
   // Operations and UI routes.
   await app.register(providers)
+  await app.register(ready)
+  await app.register(metricsRoute)
   await app.register(sessionRoutes)
 }, { name: 'tiergate' })

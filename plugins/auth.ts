@@ -15,11 +15,16 @@ declare module 'fastify' {
 
 const PROTECTED = [/^\/v1\//, /^\/providers(?:\/|\?|$)/, /^\/sessions(?:\/|\?|$)/]
 
+/** Whether a path (a route pattern or a URL) needs a gateway key when GATEWAY_API_KEYS is set. */
+export const isProtectedUrl = (url: string) => PROTECTED.some((re) => re.test(url))
+
 const digest = (value: string) => createHash('sha256').update(value).digest()
 
 export function presentedKey(request: FastifyRequest): string | undefined {
   const authorization = request.headers.authorization
-  if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim()
+  // The auth scheme is case-insensitive (RFC 9110 §11.1): `bearer` is as good as `Bearer`.
+  const bearer = authorization === undefined ? null : /^Bearer\s+(\S.*)$/i.exec(authorization)
+  if (bearer) return bearer[1].trim()
   const apiKey = request.headers['x-api-key']
   return typeof apiKey === 'string' ? apiKey.trim() : undefined
 }
@@ -29,7 +34,9 @@ export default fp(async function auth(app) {
   const keys = app.config.gatewayApiKeys.map((key) => ({ digest: digest(key), id: digest(key).toString('hex').slice(0, 16) }))
   if (keys.length === 0) return
   app.addHook('onRequest', async (request) => {
-    if (request.method === 'OPTIONS' || !PROTECTED.some((re) => re.test(request.url))) return
+    // Decide on the matched route pattern, not the raw URL: the router decodes %-escapes, so
+    // `/%70roviders` reaches /providers while the raw string matches no protected prefix.
+    if (request.method === 'OPTIONS' || !isProtectedUrl(request.routeOptions.url ?? request.url)) return
     const presented = presentedKey(request)
     if (!presented) throw unauthorized()
     const presentedDigest = digest(presented)

@@ -36,12 +36,19 @@ export interface StreamEndEvent {
   tier: number
   outcome: 'complete' | 'failed' | 'aborted'
   usage: Usage | undefined
+  /** From the start of the attempt to the end of the stream. */
+  durationMs: number
 }
 
 export interface UsageEvent {
   provider: string
   tier: number
   usage: Usage
+}
+
+/** A client went over RATE_LIMIT_MAX (the request was answered 429). */
+export interface RateLimitedEvent {
+  route: string
 }
 
 export interface BreakerEvent {
@@ -55,6 +62,7 @@ export interface GatewayEvents {
   stream_end: [StreamEndEvent]
   usage: [UsageEvent]
   breaker: [BreakerEvent]
+  rate_limited: [RateLimitedEvent]
 }
 
 declare module 'fastify' {

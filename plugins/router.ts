@@ -263,7 +263,7 @@ export default fp(async function router(app: FastifyInstance) {
         if (outcome === 'complete') entry.health.recordSuccess(attempt.elapsedMs())
         else if (outcome === 'failed') entry.health.recordFailure(redact(`mid-stream: ${err?.message ?? 'failed'}`))
         if (usage) app.events.emit('usage', { provider: entry.name, tier: entry.tier, usage })
-        app.events.emit('stream_end', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, outcome, usage })
+        app.events.emit('stream_end', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, outcome, usage, durationMs: attempt.elapsedMs() })
       }
       return { stream: true, value: committedStream(first, iterator, attempt, onEnd), provider: routed.provider, tier: routed.tier, attempts: routed.attempts }
     },

@@ -11,7 +11,10 @@ export const ErrorEnvelope = Type.Object({
     param: Type.Union([Type.String(), Type.Null()]),
     code: Type.Union([Type.String(), Type.Null()]),
   }),
-}, { description: 'OpenAI-shaped error' })
+}, {
+  description: 'OpenAI-shaped error',
+  examples: [{ error: { message: 'All providers failed for `gpt-4o-mini`: openai (tier 1): HTTP 503; groq (tier 2): circuit breaker open', type: 'service_unavailable', param: null, code: 'all_providers_failed' } }],
+})
 
 const ContentPart = Type.Object({ type: Type.String() }, Open)
 
@@ -49,7 +52,11 @@ export const ChatCompletionRequest = Type.Object({
   ])),
   response_format: Type.Optional(Type.Object({ type: Type.String() }, Open)),
   session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'tiergate: continue a server-side conversation (never sent upstream)' })),
-}, Open)
+}, {
+  ...Open,
+  description: 'OpenAI Chat Completions request. Fields tiergate does not list pass through to the provider untouched.',
+  examples: [{ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'You answer in one sentence.' }, { role: 'user', content: 'What is a circuit breaker?' }], temperature: 0.2, stream: false }],
+})
 
 export const ChatCompletionResponse = Type.Object({
   id: Type.String(),
@@ -62,7 +69,15 @@ export const ChatCompletionResponse = Type.Object({
     finish_reason: Type.Union([Type.String(), Type.Null()]),
   }, Open)),
   usage: Type.Optional(Type.Object({ prompt_tokens: Type.Integer(), completion_tokens: Type.Integer(), total_tokens: Type.Integer() }, Open)),
-}, Open)
+}, {
+  ...Open,
+  description: 'With `stream: true` the answer is instead `text/event-stream`: `data: {chat.completion.chunk}` events, then `data: [DONE]`.',
+  examples: [{
+    id: 'chatcmpl-9x2', object: 'chat.completion', created: 1726012687, model: 'gpt-4o-mini',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'A circuit breaker stops calling a failing service for a while so it can recover.' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 24, completion_tokens: 17, total_tokens: 41 },
+  }],
+})
 
 export const EmbeddingRequest = Type.Object({
   model: Type.String({ minLength: 1, examples: ['text-embedding-3-small'] }),
@@ -75,7 +90,7 @@ export const EmbeddingRequest = Type.Object({
   encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
   dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
   user: Type.Optional(Type.String()),
-}, Open)
+}, { ...Open, examples: [{ model: 'text-embedding-3-small', input: ['tiered fallback', 'circuit breaker'], encoding_format: 'float' }] })
 
 export const EmbeddingResponse = Type.Object({
   object: Type.Literal('list'),
@@ -86,6 +101,8 @@ export const EmbeddingResponse = Type.Object({
   })),
   model: Type.String(),
   usage: Type.Object({ prompt_tokens: Type.Integer(), total_tokens: Type.Integer() }, Open),
+}, {
+  examples: [{ object: 'list', data: [{ object: 'embedding', embedding: [0.0123, -0.0456, 0.0789], index: 0 }], model: 'text-embedding-3-small', usage: { prompt_tokens: 3, total_tokens: 3 } }],
 })
 
 export const Model = Type.Object({
@@ -96,7 +113,12 @@ export const Model = Type.Object({
   providers: Type.Array(Type.String(), { description: 'tiergate: every provider that serves it, in tier order' }),
 })
 
-export const ModelList = Type.Object({ object: Type.Literal('list'), data: Type.Array(Model) })
+export const ModelList = Type.Object({ object: Type.Literal('list'), data: Type.Array(Model) }, {
+  examples: [{ object: 'list', data: [
+    { id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'openai', providers: ['openai', 'openrouter'] },
+    { id: 'llama3.2', object: 'model', created: 0, owned_by: 'ollama', providers: ['ollama'] },
+  ] }],
+})
 
 /** Error responses every /v1 route may give. */
 export const errorResponses = {

@@ -1,0 +1,48 @@
+// Rate limiting (@fastify/rate-limit): RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW per client,
+// where a client is its gateway key (request.clientKeyId, set by auth) or else its IP. Counters
+// live in memory, or in Redis when REDIS_URL is set so that every instance shares one budget.
+// Probes, metrics scrapes, docs and CORS preflights are never limited. Over the limit: 429 in
+// the OpenAI envelope with Retry-After; every answer carries x-ratelimit-limit/-remaining/-reset.
+// Decorates nothing. Depends on `auth` (registered first, so its onRequest hook has set
+// clientKeyId before the per-route limiter hook computes the key), `redis`, `events`, `errors`.
+import fp from 'fastify-plugin'
+import rateLimit, { normalizeIP } from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
+import { GatewayError } from './errors.ts'
+
+const EXEMPT = /^\/(?:health|metrics|docs)(?:[/?]|$)/
+
+/** Redis key prefix; the limiter appends the client key. */
+const REDIS_NAMESPACE = 'tiergate:rate-limit:'
+
+/** Exempt by method and path (a route pattern, or the URL when no route matched). */
+export const isRateLimitExempt = (method: string, path: string) => method === 'OPTIONS' || EXEMPT.test(path)
+
+export const rateLimitKey = (request: FastifyRequest) =>
+  request.clientKeyId !== undefined ? `key:${request.clientKeyId}` : `ip:${normalizeIP(request.ip)}`
+
+export default fp(async function rateLimitPlugin(app) {
+  const { max, window, windowMs } = app.config.rateLimit
+  if (max === 0) return // RATE_LIMIT_MAX=0: off
+  await app.register(rateLimit, {
+    global: true,
+    max,
+    timeWindow: windowMs,
+    redis: app.redis,
+    nameSpace: REDIS_NAMESPACE,
+    // Redis down must not take the gateway down with it: requests pass unlimited meanwhile
+    // (GET /health/ready reports Redis as down, and redis.ts logs the errors).
+    skipOnError: true,
+    keyGenerator: rateLimitKey,
+    allowList: (request) => isRateLimitExempt(request.method, request.routeOptions.url ?? request.url),
+    onExceeded: (request) => app.events.emit('rate_limited', { route: request.routeOptions.url ?? 'unmatched' }),
+    errorResponseBuilder: (_request, context) => {
+      const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000))
+      return new GatewayError(
+        context.statusCode, 'rate_limit_error', 'rate_limit_exceeded',
+        `Rate limit reached: ${context.max} requests per ${window}. Retry in ${context.after}.`,
+        null, retryAfterSeconds,
+      )
+    },
+  })
+}, { name: 'rate-limit', dependencies: ['auth', 'redis', 'events', 'errors'] })
