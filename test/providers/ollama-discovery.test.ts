@@ -32,7 +32,7 @@ t.test('the gateway reaches the local server through each form', async (t) => {
   const mock = await startOllamaMock({ models: ['llama3.2:latest'] })
   t.teardown(() => mock.close())
   const port = new URL(mock.origin).port
-  const forms = [
+  const forms: Array<Record<string, string>> = [
     { OLLAMA_HOST: `127.0.0.1:${port}` },
     { OLLAMA_HOST: '127.0.0.1', OLLAMA_PORT: port },
     { OLLAMA_HOST: mock.origin },
