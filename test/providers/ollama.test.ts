@@ -187,3 +187,13 @@ t.test('embeddings via /api/embed decode correctly with the SDK default (base64)
   t.type(raw.json.data[0].embedding, 'string', 'base64 when asked')
   t.same(base64ToFloats(raw.json.data[0].embedding), embeddingVector(0, 4))
 })
+
+t.test('OLLAMA_API_KEY goes to the remote backup only', async (t) => {
+  const { gw, local, remote } = await ollamaSetup(t, { OLLAMA_API_KEY: 'sk-remote-secret-1234' })
+  await gw.client.chat.completions.create({ model: 'gpt-oss:120b', messages: [{ role: 'user', content: 'hi' }] })
+  await gw.client.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(remote.chatRequests()[0].headers.authorization, 'Bearer sk-remote-secret-1234')
+  t.equal(remote.requests.find((r) => r.url === '/v1/models')?.headers.authorization, 'Bearer sk-remote-secret-1234', 'discovery too')
+  t.notOk(local.chatRequests()[0].headers.authorization, 'the local server never sees the key')
+  t.notOk(local.requests.some((r) => r.headers.authorization))
+})
