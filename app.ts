@@ -27,6 +27,9 @@ import mistral from './providers/mistral.ts'
 import custom from './providers/custom.ts'
 import ollama from './providers/ollama/index.ts'
 import gpt4all from './providers/gpt4all.ts'
+import anthropic from './providers/anthropic/index.ts'
+import g4f from './providers/g4f.ts'
+import pollinations from './providers/pollinations.ts'
 
 import health from './routes/health.ts'
 import chatCompletions from './routes/v1/chat-completions.ts'
@@ -88,6 +91,9 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   // Seed providers (Ollama, GPT4All, Pollinations, Anthropic, G4F).
   await app.register(ollama)
   await app.register(gpt4all)
+  await app.register(anthropic)
+  await app.register(g4f)
+  await app.register(pollinations)
 
   await app.register(health)
   await app.register(chatCompletions)
