@@ -25,9 +25,11 @@ export interface RoutedEvent {
   outcome: 'success' | 'client_error' | 'failed'
   provider: string | undefined
   tier: number | undefined
-  /** The tier of the first candidate tried, to count fallbacks between tiers. */
+  /** The tier of the first candidate, tried or skipped, to count fallbacks between tiers. */
   firstTier: number | undefined
   attempts: number
+  /** Some candidate was skipped (open breaker, cannot serve, no free key) or failed first. */
+  fallback: boolean
 }
 
 export interface StreamEndEvent {

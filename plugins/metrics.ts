@@ -53,7 +53,7 @@ function gatewayMetrics(app: FastifyInstance, registry: Registry) {
   })
   const fallbacks = new Counter({
     name: 'tiergate_fallbacks_total',
-    help: 'Answered requests that needed more than one attempt, by the tier tried first and the tier that answered.',
+    help: 'Answered requests not answered by their first candidate (it failed or was skipped: open breaker, no free key), by the first candidate\'s tier and the tier that answered.',
     labelNames: ['from_tier', 'to_tier'] as const,
     registers,
   })
@@ -144,7 +144,7 @@ export default fp(async function metrics(app) {
   app.events.on('routed', (e) => {
     m.routed.inc({ operation: e.operation, outcome: e.outcome, tier: e.tier === undefined || e.outcome !== 'success' ? 'none' : String(e.tier) })
     // Same definition as GET /providers' `fallbacks`.
-    if (e.outcome === 'success' && e.attempts > 1 && e.firstTier !== undefined && e.tier !== undefined) {
+    if (e.outcome === 'success' && e.fallback && e.firstTier !== undefined && e.tier !== undefined) {
       m.fallbacks.inc({ from_tier: String(e.firstTier), to_tier: String(e.tier) })
     }
   })

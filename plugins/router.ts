@@ -115,13 +115,14 @@ export default fp(async function router(app: FastifyInstance) {
     let attempts = 0
     let firstTier: number | undefined
     const emitRouted = (outcome: 'success' | 'client_error' | 'failed', entry?: ProviderEntry) =>
-      app.events.emit('routed', { requestId: rctx.requestId, operation, model, outcome, provider: entry?.name, tier: entry?.tier, firstTier, attempts })
+      app.events.emit('routed', { requestId: rctx.requestId, operation, model, outcome, provider: entry?.name, tier: entry?.tier, firstTier, attempts, fallback: failures.length > 0 })
 
     for (let waits = 0; ; waits++) {
       const roundStart = failures.length
       for (const candidate of orderCandidates(all, turn++)) {
         const { entry } = candidate
         if (attempts >= resilience.maxAttempts) break
+        firstTier ??= entry.tier
         const skip = breakerState(entry.breaker) === 'open'
           ? new UpstreamError('breaker_open', 'circuit breaker open')
           : (() => {
@@ -140,7 +141,6 @@ export default fp(async function router(app: FastifyInstance) {
             break
           }
           attempts++
-          firstTier ??= entry.tier
           const attempt = new Attempt(rctx.signal, entry.settings.timeouts.totalMs)
           const ctx = contextFor(entry, attempt, rctx, lease.key)
           try {

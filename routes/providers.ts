@@ -1,6 +1,7 @@
 // GET /providers — each provider's state for operators and the status page: tier, catalog,
 // breaker state and opossum stats, live score, recent latency/error rate, key pool
-// (fingerprints only), last error (redacted); plus fallback counts since start.
+// (fingerprints only), last error (redacted); plus fallback counts since start (requests
+// answered by another candidate than the first, including when the first was skipped).
 import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { breakerState, type ProviderEntry } from '../plugins/registry.ts'
@@ -45,7 +46,7 @@ const ProviderStatus = Type.Object({
 export default async function providers(app: FastifyInstance) {
   const fallbacks = { total: 0, byTier: {} as Record<string, number> }
   app.events.on('routed', (event) => {
-    if (event.outcome !== 'success' || event.firstTier === undefined || event.attempts < 2) return
+    if (event.outcome !== 'success' || event.firstTier === undefined || !event.fallback) return
     fallbacks.total++
     const key = `${event.firstTier}->${event.tier}`
     fallbacks.byTier[key] = (fallbacks.byTier[key] ?? 0) + 1
@@ -58,7 +59,7 @@ export default async function providers(app: FastifyInstance) {
       response: {
         200: Type.Object({
           providers: Type.Array(ProviderStatus),
-          fallbacks: Type.Object({ total: Type.Integer(), byTier: Type.Record(Type.String(), Type.Integer()) }, { description: 'answered requests that needed more than one attempt, since start, by first→answering tier' }),
+          fallbacks: Type.Object({ total: Type.Integer(), byTier: Type.Record(Type.String(), Type.Integer()) }, { description: 'answered requests that did not get their answer from the first candidate (it failed, or was skipped: open breaker, no free key, cannot serve), since start, by first→answering tier' }),
         }),
       },
     },
