@@ -150,18 +150,25 @@ t.test('a 402 "Queue full for IP" is the anonymous rate limit in disguise: the s
   t.match(entry.health.lastError.message, /HTTP 402: Queue full for IP/)
 })
 
-t.test('default settings with no network: start-up completes quickly and logs nothing above debug about Pollinations', async (t) => {
-  const started = performance.now()
-  // Only the test defaults that keep other keyless providers off; Pollinations' own settings are the defaults.
-  const gw = await startGateway({ PROVIDERS_DISABLED: 'ollama,gpt4all', LOG_LEVEL: 'debug' })
-  const elapsedMs = performance.now() - started
+t.test('unreachable Pollinations (the usual case offline): start-up quiet, requests fail fast with a clear reason', async (t) => {
+  const { loadConfig } = await import('../../config.ts')
+  t.equal(loadConfig({}).providers.pollinations.baseUrl, 'https://text.pollinations.ai/openai', 'the default endpoint')
+  t.ok(loadConfig({}).providers.pollinations.enabled, 'enabled by default')
+  // A closed loopback port stands in for the unreachable default host: no test calls the internet.
+  const net = await import('node:net')
+  const probe = net.createServer()
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+  const { port } = probe.address() as import('node:net').AddressInfo
+  await new Promise<void>((r) => probe.close(() => r()))
+  const gw = await startGateway({ PROVIDERS_DISABLED: 'ollama,gpt4all', LOG_LEVEL: 'debug', POLLINATIONS_BASE_URL: `http://127.0.0.1:${port}/openai` })
   t.teardown(() => gw.close())
   const entry = await pollinationsStatus(gw.url)
-  t.ok(entry, 'pollinations is enabled by default')
   t.equal(entry.tier, 5)
-  t.ok(elapsedMs < 4_000, `start-up took ${Math.round(elapsedMs)} ms (discovery is bounded; DNS failure is immediate)`)
+  t.equal(entry.catalogSize, 0)
   const lines = gw.logs.map((line) => JSON.parse(line)).filter((l) => JSON.stringify(l).includes('pollinations'))
-  t.same(lines.filter((l) => l.level > 20), [], 'no info, warn or error line about it')
-  // With network the catalog fills; without, discovery failed and said so at debug level only.
-  t.ok(entry.catalogSize > 0 || lines.some((l) => l.level === 20 && l.msg === 'catalog discovery failed'), 'discovery either worked or failed quietly')
+  t.same(lines.filter((l) => l.level > 20), [], 'no info, warn or error line about it at start-up')
+  t.ok(lines.some((l) => l.level === 20 && l.msg === 'catalog discovery failed'), 'discovery failed, said so at debug level')
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'pollinations/openai', messages: [{ role: 'user', content: 'hi' }] }) })
+  t.equal(res.status, 503)
+  t.match((await res.json()).error.message, /pollinations \(tier 5\): connection failed \(ECONNREFUSED\)/)
 })
