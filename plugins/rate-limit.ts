@@ -1,22 +1,25 @@
 // Rate limiting (@fastify/rate-limit): RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW per client,
 // where a client is its gateway key (request.clientKeyId, set by auth) or else its IP. Counters
 // live in memory, or in Redis when REDIS_URL is set so that every instance shares one budget.
-// Probes, metrics scrapes, docs and CORS preflights are never limited. Over the limit: 429 in
-// the OpenAI envelope with Retry-After; every answer carries x-ratelimit-limit/-remaining/-reset.
-// Decorates nothing. Depends on `auth` (registered first, so its onRequest hook has set
-// clientKeyId before the per-route limiter hook computes the key), `redis`, `events`, `errors`.
+// It limits the API, the routes that cost upstream calls or state (/v1/*, /providers, /sessions:
+// the ones auth protects); probes, metrics, docs, the pages and their files, and CORS preflights
+// are never limited. Over the limit: 429 in the OpenAI envelope with Retry-After; every limited
+// answer carries x-ratelimit-limit/-remaining/-reset.
+// Decorates nothing. Depends on `auth` for clientKeyId: auth's onRequest hook is app-wide and
+// @fastify/rate-limit adds its own to each route, and Fastify runs route-level hooks after the
+// app's, so the key is known when the limiter computes it (a 401 is never counted). Also
+// depends on `redis`, `events` and `errors`.
 import fp from 'fastify-plugin'
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import { GatewayError } from './errors.ts'
-
-const EXEMPT = /^\/(?:health|metrics|docs)(?:[/?]|$)/
+import { isProtectedUrl } from './auth.ts'
 
 /** Redis key prefix; the limiter appends the client key. */
 const REDIS_NAMESPACE = 'tiergate:rate-limit:'
 
 /** Exempt by method and path (a route pattern, or the URL when no route matched). */
-export const isRateLimitExempt = (method: string, path: string) => method === 'OPTIONS' || EXEMPT.test(path)
+export const isRateLimitExempt = (method: string, path: string) => method === 'OPTIONS' || !isProtectedUrl(path)
 
 export const rateLimitKey = (request: FastifyRequest) =>
   request.clientKeyId !== undefined ? `key:${request.clientKeyId}` : `ip:${normalizeIP(request.ip)}`

@@ -11,7 +11,7 @@ export interface RedisServer {
 
 const START_TIMEOUT_MS = 10_000
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
@@ -19,8 +19,9 @@ async function freePort(): Promise<number> {
   return port
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort()
+/** `port`: a given one (to bring Redis back where a gateway expects it); a free one by default. */
+export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
+  const port = options.port ?? await freePort()
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   await new Promise<void>((resolve, reject) => {
