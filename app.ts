@@ -39,6 +39,7 @@ import providers from './routes/providers.ts'
 import ready from './routes/ready.ts'
 import metricsRoute from './routes/metrics.ts'
 import sessionRoutes from './routes/sessions.ts'
+import ui from './routes/ui.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -104,4 +105,5 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(ready)
   await app.register(metricsRoute)
   await app.register(sessionRoutes)
+  await app.register(ui)
 }, { name: 'tiergate' })
