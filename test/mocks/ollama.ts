@@ -24,6 +24,7 @@ export interface OllamaAnswer {
   errorAfter?: number // a final `{"error":"…"}` line, status still 200
   malformedAfter?: number // a line that is not JSON
   cutAfter?: number // socket destroyed
+  stallAfter?: number // nothing more, socket left open
   /** Stream ends without its done line. */
   truncate?: boolean
 }
@@ -126,9 +127,10 @@ export function ollamaAnswer(model: string, answer: OllamaAnswer) {
 
 async function playStream(res: ServerResponse, lines: string[], answer: OllamaAnswer): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson' })
-  const stopAt = answer.errorAfter ?? answer.malformedAfter ?? answer.cutAfter
+  const stopAt = answer.errorAfter ?? answer.malformedAfter ?? answer.cutAfter ?? answer.stallAfter
   await writeFrames(res, stopAt === undefined ? lines : lines.slice(0, stopAt))
   if (answer.cutAfter !== undefined) return void res.socket?.destroy()
+  if (answer.stallAfter !== undefined) return
   if (answer.errorAfter !== undefined) return void res.end(JSON.stringify({ error: MID_STREAM_ERROR }) + '\n')
   if (answer.malformedAfter !== undefined) return void res.end('{"model":"x","message":{"role":"assistant","content":"tru\n')
   res.end()

@@ -150,7 +150,7 @@ t.test('a streaming client gets SSE synthesized from the JSON answer', async (t)
 })
 
 t.test('a tools request falls through to the next tier; GPT4All is never called', async (t) => {
-  const { gw, gpt4all, next } = await setup(t, { nextTier: true })
+  const { gw, gpt4all, next } = await setup(t, { nextTier: true, env: { PROVIDER_PRIORITY_GPT4ALL: '1', PROVIDER_PRIORITY_NEXT: '2' } })
   const { data, response } = await gw.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'weather?' }], tools }).withResponse()
   t.equal(data.choices[0].message.content, 'Hello from the next tier')
   t.equal(response.headers.get('x-tiergate-provider'), 'next')
@@ -167,7 +167,7 @@ t.test('a tools request falls through to the next tier; GPT4All is never called'
     ],
   })
   t.equal(gpt4all.chatRequests().length, 0)
-  // Without tools, GPT4All (tier 4) answers first.
+  // Without tools, GPT4All (tier 1) answers first.
   const plain = await gw.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }).withResponse()
   t.equal(plain.response.headers.get('x-tiergate-provider'), 'gpt4all')
 })

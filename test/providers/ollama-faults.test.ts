@@ -125,3 +125,29 @@ t.test('embedding faults fall through too', async (t) => {
   t.equal(local.embedRequests().length, 1)
   t.equal(backup.requests.filter((r) => r.url === '/v1/embeddings').length, 1)
 })
+
+/** The mock marks a request aborted once the gateway closed it; that happens just after the client's response ends. */
+async function eventuallyAborted(request: { aborted: boolean }): Promise<boolean> {
+  const deadline = Date.now() + 3000
+  while (!request.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  return request.aborted
+}
+
+t.test('stream: a silent local server hits the idle timeout (error event), and a client that leaves frees the upstream', async (t) => {
+  const { gw, local } = await ollamaSetup(t, { OLLAMA_TIMEOUT_IDLE_MS: '300' })
+  local.script({ content: 'abcdefghij', pieces: 5, stallAfter: 2 })
+  const res = await streamRequest(gw.url)
+  const frames = await sseData(res)
+  t.notOk(frames.includes('[DONE]'))
+  t.match(JSON.parse(frames.at(-1)!).error, { code: 'upstream_timeout' })
+  t.ok(await eventuallyAborted(local.chatRequests()[0]), 'the stalled upstream request was closed')
+
+  local.script({ content: 'abcdefghij', pieces: 5, stallAfter: 2 })
+  const started = Date.now()
+  const stream = await gw.client.chat.completions.create({ ...ask, stream: true })
+  for await (const chunk of stream) {
+    if (chunk.choices[0]?.delta?.content) break // the client has seen content and goes away
+  }
+  t.ok(await eventuallyAborted(local.chatRequests()[1]), 'the gateway closed its upstream request when the client left')
+  t.ok(Date.now() - started < 300, 'before the idle timeout could have done it')
+})
