@@ -4,6 +4,7 @@ import type { Test } from 'tap'
 import { startOllamaMock, type OllamaMock } from '../mocks/ollama.ts'
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai.ts'
 import { startGateway, type Gateway } from '../helpers/gateway.ts'
+import { startMockServer } from '../mocks/server.ts'
 
 export interface OllamaSetup {
   local: OllamaMock
@@ -59,4 +60,11 @@ export async function ollamaStatus(gw: Gateway): Promise<any> {
   const res = await fetch(`${gw.url}/providers`)
   const body = (await res.json()) as { providers: Array<{ name: string }> }
   return body.providers.find((p) => p.name === 'ollama')
+}
+
+/** A loopback URL where nothing listens any more: connecting is refused at once. */
+export async function closedUrl(): Promise<string> {
+  const server = await startMockServer(() => undefined)
+  await server.close()
+  return server.origin
 }
