@@ -1,0 +1,26 @@
+# tiergate: TypeScript run directly by Node 24's type stripping (no build step), production
+# dependencies only, as the unprivileged `node` user of the official image.
+
+# --- dependencies: resolved from the lockfile, dev dependencies left out ---------------------
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- runtime ----------------------------------------------------------------------------------
+FROM node:24-slim
+WORKDIR /app
+# Inside a container 127.0.0.1 is unreachable from outside it: listen on every interface.
+ENV HOST=0.0.0.0 \
+    PORT=8080
+COPY --from=deps /app/node_modules ./node_modules
+# .dockerignore admits only what runs: package.json, the root .ts files, plugins/, providers/,
+# routes/ and public/. Owned by root: the server can read its code, not change it.
+COPY . .
+USER node
+EXPOSE 8080
+# The slim image has no curl: ask /health with Node's own fetch.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# What `npm start` runs, without npm in between (so SIGTERM reaches Node and it drains).
+CMD ["node", "server.ts"]
