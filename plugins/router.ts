@@ -25,6 +25,24 @@ import { createRedactor } from './redact.ts'
 /** How many times one request may wait for a cooling provider before answering 429. */
 const MAX_COOLDOWN_WAITS = 2
 
+/** Could this candidate still take an attempt (breaker not open, a key free)? */
+const couldAnswer = (c: Candidate) => breakerState(c.entry.breaker) !== 'open' && c.entry.keys.hasAvailable()
+
+/** Why a provider had no key to lease: cooling down after 429s, or every key rejected. */
+function keysUnavailable(entry: ProviderEntry): UpstreamError {
+  const why = entry.keys.unavailable()
+  const inS = Math.ceil(Math.max(0, (why?.freeAt ?? Date.now()) - Date.now()) / 1000)
+  return why?.reason === 'auth'
+    ? new UpstreamError('auth', `every key was rejected (401/403); the first is retried in ${inS} s`)
+    : new UpstreamError('cooling_down', `rate-limited, free again in ${inS} s`)
+}
+
+/**
+ * The client left: nothing will read this answer. 499 (nginx's "client closed request") keeps
+ * such requests out of the 5xx error logs and metrics.
+ */
+const clientClosed = () => new GatewayError(499, 'invalid_request_error', 'client_closed_request', 'The client closed the request before the answer was ready.')
+
 export interface RequestContext {
   signal: AbortSignal
   log: FastifyBaseLogger
@@ -81,7 +99,12 @@ export default fp(async function router(app: FastifyInstance) {
     return new GatewayError(status, typeForStatus(status), err.upstreamCode ?? 'upstream_rejected_request', redact(`${provider} rejected the request: ${err.message}`))
   }
 
-  function contextFor(entry: ProviderEntry, attempt: Attempt, rctx: RequestContext, apiKey: string | undefined): CallContext {
+  /**
+   * `adaptive`: the first-byte limit follows the provider's recent p95 (health.ts). Only when
+   * another candidate could still answer: abandoning the last one early turns a slow answer
+   * into a failure.
+   */
+  function contextFor(entry: ProviderEntry, attempt: Attempt, rctx: RequestContext, apiKey: string | undefined, adaptive: boolean): CallContext {
     const t = entry.settings.timeouts
     return {
       signal: attempt.signal,
@@ -90,7 +113,7 @@ export default fp(async function router(app: FastifyInstance) {
       apiKey,
       timeouts: {
         connectMs: t.connectMs,
-        firstByteMs: entry.health.adaptiveFirstByteMs(t.firstByteMs, t.firstByteMinMs, t.adaptiveFactor),
+        firstByteMs: adaptive ? entry.health.adaptiveFirstByteMs(t.firstByteMs, t.firstByteMinMs, t.adaptiveFactor) : t.firstByteMs,
         idleMs: t.idleMs,
         totalMs: t.totalMs,
       },
@@ -119,7 +142,8 @@ export default fp(async function router(app: FastifyInstance) {
 
     for (let waits = 0; ; waits++) {
       const roundStart = failures.length
-      for (const candidate of orderCandidates(all, turn++)) {
+      const ordered = orderCandidates(all, turn++)
+      for (const [index, candidate] of ordered.entries()) {
         const { entry } = candidate
         if (attempts >= resilience.maxAttempts) break
         firstTier ??= entry.tier
@@ -136,20 +160,21 @@ export default fp(async function router(app: FastifyInstance) {
         for (let sameProviderRetries = 0; attempts < resilience.maxAttempts; ) {
           const lease = entry.keys.acquire()
           if (!lease) {
-            const waitMs = entry.keys.nextAvailableAt() - Date.now()
-            failures.push({ provider: entry.name, tier: entry.tier, error: new UpstreamError('cooling_down', `rate-limited, free again in ${Math.ceil(waitMs / 1000)} s`) })
+            failures.push({ provider: entry.name, tier: entry.tier, error: keysUnavailable(entry) })
             break
           }
           attempts++
           const attempt = new Attempt(rctx.signal, entry.settings.timeouts.totalMs)
-          const ctx = contextFor(entry, attempt, rctx, lease.key)
+          const adaptive = stream && attempts < resilience.maxAttempts && ordered.slice(index + 1).some(couldAnswer)
+          const ctx = contextFor(entry, attempt, rctx, lease.key, adaptive)
           try {
             const settled = (await entry.breaker.fire(async () => {
               const value = await settle(entry, candidate.model, ctx, attempt)
               return { value, attempt, firstByteMs: attempt.elapsedMs() } satisfies Settled<T>
             })) as Settled<T>
             entry.keys.succeeded(lease.key)
-            entry.health.recordFirstByte(settled.firstByteMs)
+            // Only streams: a non-stream answer's time is the whole generation, not a first byte.
+            if (stream) entry.health.recordFirstByte(settled.firstByteMs)
             app.events.emit('attempt', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, model: candidate.model, operation, stream, outcome: 'success', latencyMs: settled.firstByteMs, firstByteMs: settled.firstByteMs })
             emitRouted('success', entry)
             return { value: settled.value, provider: entry.name, tier: entry.tier, attempts, attempt, entry, firstByteMs: settled.firstByteMs }
@@ -161,12 +186,14 @@ export default fp(async function router(app: FastifyInstance) {
               : opossumCode === 'ETIMEDOUT'
                 ? new UpstreamError('timeout', 'breaker timeout (BREAKER_TIMEOUT_MS)')
                 : toUpstreamError(thrown, attempt.signal)
+            // The breaker opened (or is half-open with its one trial out): no upstream call was made.
+            if (opossumCode === 'EOPENBREAKER') attempts--
             attempt.abort(err) // frees the upstream socket if the adapter left it open
             attempt.release()
             app.events.emit('attempt', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, model: candidate.model, operation, stream, outcome: err.kind, latencyMs: attempt.elapsedMs(), firstByteMs: undefined })
             if (err.kind === 'aborted' || rctx.signal.aborted) {
               emitRouted('client_error', entry)
-              throw new UpstreamError('aborted', 'the client closed the request')
+              throw clientClosed()
             }
             if (err.kind === 'client') {
               emitRouted('client_error', entry)
@@ -174,6 +201,9 @@ export default fp(async function router(app: FastifyInstance) {
             }
             const message = redact(err.message)
             entry.health.recordFailure(message)
+            if (adaptive && err.kind === 'timeout' && (attempt.firstByteTimedOut || attempt.elapsedMs() >= ctx.timeouts.firstByteMs)) {
+              entry.health.recordFirstByteTimeout(ctx.timeouts.firstByteMs)
+            }
             failures.push({ provider: entry.name, tier: entry.tier, error: new UpstreamError(err.kind, message, { status: err.status }) })
             rctx.log.warn({ provider: entry.name, kind: err.kind, status: err.status, err: message }, 'upstream attempt failed')
             if (err.kind === 'rate_limited') {
@@ -182,18 +212,23 @@ export default fp(async function router(app: FastifyInstance) {
               break
             }
             if (err.kind === 'auth') {
-              entry.keys.authFailed(lease.key)
-              rctx.log.error({ provider: entry.name, key: entry.keys.status().find((k) => k.state === 'disabled')?.fingerprint }, 'upstream rejected a key; it is out for KEY_AUTH_COOLDOWN_MS')
-              if (lease.key !== undefined && entry.keys.hasAvailable()) continue
+              const key = entry.keys.authFailed(lease.key)
+              if (key) rctx.log.error({ provider: entry.name, key, status: err.status }, 'upstream rejected a key; it is out for KEY_AUTH_COOLDOWN_MS')
+              if (key && entry.keys.hasAvailable()) continue
               break
             }
             const retryable = err.kind === 'server' || err.kind === 'overloaded' || err.kind === 'timeout' || err.kind === 'connection' || err.kind === 'malformed' || err.kind === 'stream_error'
             if (entry.keys.size === 1 && retryable && sameProviderRetries < resilience.retrySameProvider) {
               sameProviderRetries++
-              // Exponential backoff with full jitter, aborted with the client.
-              const delay = Math.random() * resilience.retryBaseDelayMs * 2 ** (sameProviderRetries - 1)
+              // Exponential back-off with equal jitter (half fixed, half random: spread out, yet
+              // never an immediate retry of a provider that just failed); aborted with the client.
+              const backoff = resilience.retryBaseDelayMs * 2 ** (sameProviderRetries - 1)
+              const delay = backoff / 2 + Math.random() * (backoff / 2)
               await sleep(delay, undefined, { signal: rctx.signal }).catch(() => undefined)
-              if (rctx.signal.aborted) throw new UpstreamError('aborted', 'the client closed the request')
+              if (rctx.signal.aborted) {
+                emitRouted('client_error', entry)
+                throw clientClosed()
+              }
               continue
             }
             break
@@ -205,12 +240,15 @@ export default fp(async function router(app: FastifyInstance) {
       const round = failures.slice(roundStart)
       const onlyRateLimited = round.length > 0 && round.every((f) => f.error.kind === 'rate_limited' || f.error.kind === 'cooling_down')
       if (onlyRateLimited) {
-        const usable = all.filter((c) => breakerState(c.entry.breaker) !== 'open')
-        const freeAt = Math.min(...usable.map((c) => c.entry.keys.nextAvailableAt()))
+        const limited = new Set(round.map((f) => f.provider))
+        const freeAt = Math.min(...all.filter((c) => limited.has(c.entry.name)).map((c) => c.entry.keys.unavailable()?.freeAt ?? Date.now()))
         const waitMs = Math.max(0, freeAt - Date.now())
         if (waitMs <= resilience.maxCooldownWaitMs && waits < MAX_COOLDOWN_WAITS && attempts < resilience.maxAttempts) {
           await sleep(waitMs, undefined, { signal: rctx.signal }).catch(() => undefined)
-          if (rctx.signal.aborted) throw new UpstreamError('aborted', 'the client closed the request')
+          if (rctx.signal.aborted) {
+            emitRouted('client_error')
+            throw clientClosed()
+          }
           continue
         }
         emitRouted('failed')
@@ -265,7 +303,7 @@ export default fp(async function router(app: FastifyInstance) {
         if (usage) app.events.emit('usage', { provider: entry.name, tier: entry.tier, usage })
         app.events.emit('stream_end', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, outcome, usage, durationMs: attempt.elapsedMs() })
       }
-      return { stream: true, value: committedStream(first, iterator, attempt, onEnd), provider: routed.provider, tier: routed.tier, attempts: routed.attempts }
+      return { stream: true, value: committedStream(first, iterator, attempt, entry.settings.timeouts.idleMs, onEnd), provider: routed.provider, tier: routed.tier, attempts: routed.attempts }
     },
 
     async embed(req, rctx) {

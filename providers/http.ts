@@ -1,12 +1,12 @@
 // Shared upstream I/O: one undici Pool per origin, JSON requests with layered timeouts,
 // SSE and NDJSON readers, and upstream-status → UpstreamError mapping.
 // Adapters never touch sockets themselves; they call UpstreamHttp with their CallContext.
-import { Pool } from 'undici'
-import type { Dispatcher } from 'undici'
+import type { Dispatcher, Pool } from 'undici'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import type { CallContext } from './contract.ts'
 import { UpstreamError, kindForStatus, toUpstreamError } from './upstream-error.ts'
 import { retryAfterMs } from './retry-after.ts'
+import { createUpstreamPool } from './upstream-pool.ts'
 
 const ERROR_BODY_LIMIT_BYTES = 64 * 1024
 const ERROR_MESSAGE_MAX_CHARS = 300
@@ -85,7 +85,7 @@ export class UpstreamHttp {
     const key = `${origin}|${connectTimeoutMs}`
     let pool = this.#pools.get(key)
     if (!pool) {
-      pool = new Pool(origin, { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000 })
+      pool = createUpstreamPool(origin, connectTimeoutMs)
       this.#pools.set(key, pool)
     }
     return pool
@@ -109,9 +109,12 @@ export class UpstreamHttp {
         headers,
         body,
         signal: ctx.signal,
-        // Non-stream answers send headers only when the whole answer is done: the total limit applies.
+        // Non-stream answers send headers only when the whole answer is done: the total limit
+        // applies to both. Streams: the router's attempt owns the first-chunk and idle limits
+        // (undici's bodyTimeout would also run between the headers and the first chunk and cut
+        // a slow-to-think model at the idle limit); these are backstops for direct callers.
         headersTimeout: streaming ? ctx.timeouts.firstByteMs : ctx.timeouts.totalMs,
-        bodyTimeout: streaming ? ctx.timeouts.idleMs : ctx.timeouts.totalMs,
+        bodyTimeout: streaming ? Math.max(ctx.timeouts.firstByteMs, ctx.timeouts.idleMs) : ctx.timeouts.totalMs,
       })
     } catch (err) {
       throw toUpstreamError(err, ctx.signal)

@@ -67,6 +67,19 @@ export class KeyPool {
     return Math.max(now, Math.min(...this.#slots.map((s) => s.coolUntil)))
   }
 
+  /**
+   * Why no key can be leased now. A pool with a rate-limited key is cooling down (free again
+   * when that key is); one whose every key was rejected (401/403) is out of service, which is
+   * not a rate limit: the client must not be told to retry after an hour.
+   */
+  unavailable(now = Date.now()): { reason: 'rate_limited' | 'auth'; freeAt: number } | undefined {
+    if (this.hasAvailable(now)) return undefined
+    const limited = this.#slots.filter((s) => s.reason === 'rate_limited')
+    const reason = limited.length > 0 ? 'rate_limited' : 'auth'
+    const freeAt = Math.min(...(limited.length > 0 ? limited : this.#slots).map((s) => s.coolUntil))
+    return { reason, freeAt }
+  }
+
   /** Returns the cool-down applied, in ms. */
   rateLimited(key: string | undefined, retryAfterMs: number | undefined, now = Date.now()): number {
     const slot = this.#find(key)
@@ -78,11 +91,13 @@ export class KeyPool {
     return cooldown
   }
 
-  authFailed(key: string | undefined, now = Date.now()): void {
+  /** Takes the key out; returns its fingerprint for the log, or undefined for a keyless provider. */
+  authFailed(key: string | undefined, now = Date.now()): string | undefined {
     const slot = this.#find(key)
-    if (!slot || slot.key === undefined) return // a keyless provider has no key to take out
+    if (!slot || slot.key === undefined) return undefined // a keyless provider has no key to take out
     slot.coolUntil = now + this.#authCooldownMs
     slot.reason = 'auth'
+    return slot.fingerprint
   }
 
   succeeded(key: string | undefined): void {

@@ -9,6 +9,9 @@ export class Attempt {
   readonly #clientSignal: AbortSignal
   readonly #totalTimer: NodeJS.Timeout
   #firstByteTimer: NodeJS.Timeout | undefined
+  #idleTimer: NodeJS.Timeout | undefined
+  /** Set when this attempt was abandoned by its first-byte limit (adaptive timeout bookkeeping). */
+  firstByteTimedOut = false
 
   constructor(clientSignal: AbortSignal, totalMs: number) {
     this.#clientSignal = clientSignal
@@ -34,14 +37,31 @@ export class Attempt {
 
   /** Streams: the first chunk must arrive within `ms`, or the attempt is abandoned. */
   armFirstByte(ms: number): void {
-    this.#firstByteTimer = setTimeout(
-      () => this.abort(new UpstreamError('timeout', `no first chunk within ${ms} ms (first-byte timeout)`)),
-      ms,
-    )
+    this.#firstByteTimer = setTimeout(() => {
+      this.firstByteTimedOut = true
+      this.abort(new UpstreamError('timeout', `no first chunk within ${ms} ms (first-byte timeout)`))
+    }, ms)
   }
 
   disarmFirstByte(): void {
     clearTimeout(this.#firstByteTimer)
+  }
+
+  /**
+   * Streams after the first chunk: the next chunk must arrive within `ms`. Kept here rather
+   * than as undici's bodyTimeout, which also runs between the headers and the first chunk
+   * and would cut a slow-to-think model before its first-byte limit.
+   */
+  armIdle(ms: number): void {
+    clearTimeout(this.#idleTimer)
+    this.#idleTimer = setTimeout(
+      () => this.abort(new UpstreamError('timeout', `no chunk for ${ms} ms mid-stream (idle timeout)`)),
+      ms,
+    )
+  }
+
+  disarmIdle(): void {
+    clearTimeout(this.#idleTimer)
   }
 
   elapsedMs(): number {
@@ -52,6 +72,7 @@ export class Attempt {
   release(): void {
     clearTimeout(this.#totalTimer)
     clearTimeout(this.#firstByteTimer)
+    clearTimeout(this.#idleTimer)
     this.#clientSignal.removeEventListener('abort', this.#onClientAbort)
   }
 

@@ -35,6 +35,16 @@ export class ProviderHealth {
     this.#samplesSinceP95++
   }
 
+  /**
+   * An attempt abandoned at the adaptive first-byte limit: the limit counts as a (censored)
+   * sample, at once, so a provider that stays slower raises its own limit after a few such
+   * attempts instead of being cut at the old one forever.
+   */
+  recordFirstByteTimeout(limitMs: number): void {
+    this.recordFirstByte(limitMs)
+    this.#p95 = undefined
+  }
+
   /** Recomputed every few samples, not on every request: it sorts the window. */
   firstByteP95(): number | undefined {
     if (this.#firstByte.length < ADAPTIVE_MIN_SAMPLES) return undefined

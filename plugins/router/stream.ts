@@ -16,6 +16,7 @@ export async function* committedStream(
   first: ChatChunk,
   iterator: AsyncIterator<ChatChunk>,
   attempt: Attempt,
+  idleMs: number,
   onEnd: (outcome: StreamOutcome, usage: Usage | undefined, err: UpstreamError | undefined) => void,
 ): AsyncGenerator<ChatChunk> {
   let outcome: StreamOutcome = 'aborted'
@@ -24,7 +25,10 @@ export async function* committedStream(
   try {
     yield first
     for (;;) {
+      // The idle clock runs only while we wait on the upstream, not while the client reads.
+      attempt.armIdle(idleMs)
       const next = await iterator.next()
+      attempt.disarmIdle()
       if (next.done) break
       if (next.value.usage) usage = next.value.usage
       yield next.value

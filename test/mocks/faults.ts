@@ -9,7 +9,11 @@ export type Fault =
   | { fault: 'html'; status?: number } // an HTML error page (proxy / CDN)
   | { fault: 'wrong-content-type' } // 200 with text/plain
   | { fault: 'truncated-json' } // 200 JSON cut mid-object
+  | { fault: 'cut-body' } // 200 JSON headers, half the body, then the socket is destroyed
+  | { fault: 'stall-body' } // 200 JSON headers, half the body, then silence with the socket open
   | { fault: 'delay'; ms: number } // answer normally, after ms (placed before a normal answer)
+  /** 200 with these chunks of the mock's own protocol, then silence with the socket open (a stalled stream). */
+  | { fault: 'partial'; contentType: string; chunks: string[] }
 
 export function isFault(step: unknown): step is Fault {
   return typeof step === 'object' && step !== null && 'fault' in step
@@ -40,6 +44,19 @@ export async function playFault(res: ServerResponse, fault: Fault): Promise<bool
     case 'truncated-json':
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{"id":"chatcmpl-x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis')
+      return true
+    case 'cut-body':
+    case 'stall-body': {
+      const body = '{"id":"chatcmpl-x","object":"chat.completion","created":1726012687,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}]}'
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) })
+      res.write(body.slice(0, 40))
+      if (fault.fault === 'cut-body') setTimeout(() => res.socket?.destroy(), 20)
+      return true
+    }
+    case 'partial':
+      res.writeHead(200, { 'content-type': fault.contentType, 'cache-control': 'no-cache' })
+      res.flushHeaders()
+      for (const chunk of fault.chunks) res.write(chunk)
       return true
     case 'delay':
       await sleep(fault.ms)

@@ -2,7 +2,7 @@
 // describes: JSON answers, SSE chunks with `usage: null`, the `choices: []` usage chunk,
 // tool-call fragments, `[DONE]`; plus /models and /embeddings. Scriptable per request.
 import type { ServerResponse } from 'node:http'
-import { startMockServer, writeFrames, type MockServer, type RecordedRequest } from './server.ts'
+import { sleep, startMockServer, writeFrames, type MockServer, type RecordedRequest } from './server.ts'
 import { isFault, playFault, type Fault } from './faults.ts'
 
 export interface Answer {
@@ -15,6 +15,8 @@ export interface Answer {
   /** Stream: how many content pieces (default 3). */
   pieces?: number
   gapMs?: number
+  /** Stream: headers at once, then this long before the first frame (a model thinking). */
+  thinkMs?: number
   /** Stream faults after N frames have been sent. */
   cutAfter?: number // destroy the socket
   stallAfter?: number // stop sending, keep the socket open
@@ -84,6 +86,10 @@ export function streamFrames(model: string, answer: Answer, includeUsage: boolea
 
 async function playStream(res: ServerResponse, frames: string[], answer: Answer): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  if (answer.thinkMs) {
+    res.flushHeaders()
+    await sleep(answer.thinkMs)
+  }
   const stopAt = answer.cutAfter ?? answer.stallAfter ?? answer.errorAfter ?? answer.malformedAfter
   await writeFrames(res, stopAt === undefined ? frames : frames.slice(0, stopAt), answer.gapMs ?? 0)
   if (answer.cutAfter !== undefined) return void res.socket?.destroy()

@@ -1,7 +1,7 @@
 // A real node:http server on 127.0.0.1:0 for mock upstreams: records every request, tracks
 // open sockets (so tests can prove the gateway freed them), and tears down cleanly.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 
 export interface RecordedRequest {
@@ -22,12 +22,24 @@ export interface MockServer {
   openSockets(): number
   /** Resolves once every socket from the gateway has closed (or rejects after `ms`). */
   waitForNoSockets(ms?: number): Promise<void>
+  /**
+   * Resolves once every open socket is an idle keep-alive connection that has served a
+   * complete response: no request running, no connection opened for nothing (or rejects after `ms`).
+   */
+  waitForOnlyKeepAlive(ms?: number): Promise<void>
+  /** Requests whose response has neither finished nor been closed: still running upstream. */
+  inFlight(): number
+  /** Resolves once no request is running (idle keep-alive sockets may stay open), or rejects after `ms`. */
+  waitForNoInFlight(ms?: number): Promise<void>
   close(): Promise<void>
 }
 
 export async function startMockServer(handler: Handler): Promise<MockServer> {
   const sockets = new Set<Socket>()
   const requests: RecordedRequest[] = []
+  let inFlight = 0
+  /** Per socket: requests running on it, and complete responses it has served. */
+  const usage = new WeakMap<Socket, { busy: number; served: number }>()
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -38,8 +50,14 @@ export async function startMockServer(handler: Handler): Promise<MockServer> {
     } catch { /* keep the raw text */ }
     const recorded: RecordedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, aborted: false }
     requests.push(recorded)
+    inFlight++
+    const socketUsage = usage.get(req.socket)
+    if (socketUsage) socketUsage.busy++
     res.on('close', () => {
+      inFlight--
+      if (socketUsage) socketUsage.busy--
       if (!res.writableFinished) recorded.aborted = true
+      else if (socketUsage) socketUsage.served++
     })
     try {
       await handler(req, res, recorded)
@@ -50,6 +68,7 @@ export async function startMockServer(handler: Handler): Promise<MockServer> {
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
+    usage.set(socket, { busy: 0, served: 0 })
     socket.on('close', () => sockets.delete(socket))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -65,11 +84,64 @@ export async function startMockServer(handler: Handler): Promise<MockServer> {
         await new Promise((r) => setTimeout(r, 10))
       }
     },
+    async waitForOnlyKeepAlive(ms = 3000) {
+      const deadline = Date.now() + ms
+      const unexpected = () => [...sockets].filter((s) => { const u = usage.get(s)!; return u.busy > 0 || u.served === 0 }).length
+      while (unexpected() > 0) {
+        if (Date.now() > deadline) throw new Error(`${unexpected()} upstream socket(s) busy or never used after ${ms} ms`)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    },
+    inFlight: () => inFlight,
+    async waitForNoInFlight(ms = 3000) {
+      const deadline = Date.now() + ms
+      while (inFlight > 0) {
+        if (Date.now() > deadline) throw new Error(`${inFlight} upstream request(s) still running after ${ms} ms`)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    },
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/**
+ * A TCP server that accepts connections and never says a word. Given as an https:// URL it
+ * stalls the TLS handshake, which undici counts as connecting: the one reliable way to hit a
+ * connect timeout on loopback (a plain TCP connect to 127.0.0.1 completes at once).
+ */
+export async function startSilentServer(): Promise<{ httpsUrl: string; connections: number; openSockets(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  let connections = 0
+  const server = net.createServer((socket) => {
+    connections++
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => undefined)
+    socket.resume() // read and drop the ClientHello, so the peer's close is seen
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    httpsUrl: `https://127.0.0.1:${port}/v1`,
+    get connections() { return connections },
+    openSockets: () => sockets.size,
+    async close() {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** A loopback URL where nothing listens: connecting is refused at once. */
+export async function refusedUrl(): Promise<string> {
+  const server = http.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return `http://127.0.0.1:${port}`
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -1,0 +1,76 @@
+// An undici Pool for one upstream origin that does not reconnect for requests nobody waits for.
+//
+// undici (7.x, and 8.x until nodejs/undici#5846 lands) has a bug, nodejs/undici#5845: when a
+// request is aborted, the socket is destroyed with an "informational" error, the aborted
+// request goes back to the client's pending queue, and the client opens a NEW connection for
+// it, only to drop the request once connected. Every aborted upstream call (a client that
+// left, a first-byte, idle or total timeout) would leave one idle, never-used connection to
+// the upstream for up to the keep-alive timeout. The factory below counts, per client, the
+// requests not yet completed or failed, and its connector refuses to connect a client that
+// has none: the client then drops its (already aborted) queue, the pool discards the client,
+// and the next real request gets a fresh one.
+import { Client, Pool } from 'undici'
+import type { Dispatcher } from 'undici'
+
+const KEEP_ALIVE_TIMEOUT_MS = 10_000
+
+/** undici's connector signature (the built one is a function under `opts.connect`). */
+type Connector = (options: unknown, callback: (err: Error | null, socket: unknown) => void) => void
+
+class NothingToSendError extends Error {
+  readonly code = 'TIERGATE_NOTHING_TO_SEND' // not UND_ERR_INFO/UND_ERR_SOCKET: undici flushes the queue on it
+  constructor() {
+    super('connection skipped: every request of this client was aborted')
+  }
+}
+
+const SETTLING = new Set<string | symbol>(['onComplete', 'onError', 'onResponseEnd', 'onResponseError'])
+
+/** The same handler, calling `settle` once the request completed or failed (aborts included). */
+function settlingHandler(handler: Dispatcher.DispatchHandler, settle: () => void): Dispatcher.DispatchHandler {
+  const bound = new Map<string | symbol, unknown>()
+  return new Proxy(handler, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      let fn = bound.get(prop)
+      if (!fn) {
+        fn = SETTLING.has(prop)
+          ? (...args: unknown[]) => {
+              settle()
+              return value.apply(target, args)
+            }
+          : value.bind(target)
+        bound.set(prop, fn)
+      }
+      return fn
+    },
+  })
+}
+
+function clientFactory(origin: string | URL, options: object): Dispatcher {
+  const connect = (options as { connect: Connector }).connect
+  let live = 0
+  const client = new Client(origin, {
+    ...options,
+    connect: ((connectOptions: unknown, callback: (err: Error | null, socket: unknown) => void) => {
+      if (live === 0) return callback(new NothingToSendError(), null)
+      connect(connectOptions, callback)
+    }) as never,
+  })
+  const dispatch = client.dispatch.bind(client)
+  client.dispatch = (opts, handler) => {
+    live++
+    let settled = false
+    return dispatch(opts, settlingHandler(handler, () => {
+      if (settled) return
+      settled = true
+      live--
+    }))
+  }
+  return client
+}
+
+export function createUpstreamPool(origin: string, connectTimeoutMs: number): Pool {
+  return new Pool(origin, { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, factory: clientFactory })
+}
