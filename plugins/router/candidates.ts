@@ -3,7 +3,9 @@
 //   `<provider>/<model>` pins one provider, but only when the prefix is a registered provider,
 //   so OpenRouter ids such as `meta-llama/llama-3-8b` still match by catalog.
 //   Inside a (target, tier): closed breakers before half-open, reachable before unreachable,
-//   then health buckets, round-robin inside a bucket.
+//   then health buckets, round-robin inside a bucket. One ordering in PROBE_EVERY ignores the
+//   health buckets, so a demoted provider is still tried now and then: its stats stay current
+//   and it wins its traffic back once it recovers (else it would be demoted forever).
 import type { ProviderEntry, ProviderRegistry } from '../registry.ts'
 import { breakerState } from '../registry.ts'
 
@@ -40,6 +42,8 @@ export function resolveCandidates(model: string, registry: ProviderRegistry, ali
 const BREAKER_RANK = { closed: 0, half_open: 1, open: 2 } as const
 /** Providers within this factor of the best penalty in their tier share traffic round-robin. */
 const HEALTH_BUCKET_FACTOR = 2
+/** Every PROBE_EVERY-th ordering is a probe: round-robin by breaker state only. */
+export const PROBE_EVERY = 10
 
 function healthBucket(entry: ProviderEntry, best: number, fallbackLatencyMs: number): number {
   const ratio = entry.health.penalty(fallbackLatencyMs) / Math.max(best, 1)
@@ -65,12 +69,14 @@ export function orderCandidates(candidates: Candidate[], turn: number): Candidat
     const known = group.map((c) => c.entry.health.latencyMs).filter((l): l is number => l !== undefined)
     const fallbackLatency = known.length ? known.reduce((a, b) => a + b, 0) / known.length : 1
     const best = Math.min(...group.map((c) => c.entry.health.penalty(fallbackLatency)))
-    const shift = turn % group.length
+    // Probes rotate on their own count, so that each member of the group gets its turn first.
+    const probe = turn % PROBE_EVERY === PROBE_EVERY - 1
+    const shift = (probe ? Math.floor(turn / PROBE_EVERY) : turn) % group.length
     const rotated = [...group.slice(shift), ...group.slice(0, shift)]
     const rank = (c: Candidate) => [
       BREAKER_RANK[breakerState(c.entry.breaker)],
       c.entry.provider.liveScore?.() === 0 ? 1 : 0,
-      healthBucket(c.entry, best, fallbackLatency),
+      probe ? 0 : healthBucket(c.entry, best, fallbackLatency),
     ]
     rotated.sort((a, b) => {
       const ra = rank(a)

@@ -3,6 +3,7 @@
 const EWMA_ALPHA = 0.2
 const FIRST_BYTE_WINDOW = 50
 const ADAPTIVE_MIN_SAMPLES = 10
+const LATENCY_FLOOR_MS = 50
 const P95_RECOMPUTE_EVERY = 5
 
 export class ProviderHealth {
@@ -66,9 +67,13 @@ export class ProviderHealth {
     return Math.min(maxMs, Math.max(minMs, Math.ceil(p95 * factor)))
   }
 
-  /** Lower is better: latency inflated by the error rate. Unknown latency scores as average. */
+  /**
+   * Lower is better: latency inflated by the error rate. Unknown latency scores as average.
+   * Latencies under LATENCY_FLOOR_MS count as equal: a 3 ms vs 7 ms difference is noise, not
+   * a reason to move all the traffic.
+   */
   penalty(fallbackLatencyMs: number): number {
-    return (this.latencyMs ?? fallbackLatencyMs) * (1 + 4 * this.errorRate)
+    return Math.max(LATENCY_FLOOR_MS, this.latencyMs ?? fallbackLatencyMs) * (1 + 4 * this.errorRate)
   }
 
   snapshot() {

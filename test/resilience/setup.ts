@@ -38,7 +38,9 @@ export async function startTiers(t: Test, specs: ProviderSpec[], env: Record<str
     providerEnv[`PROVIDER_PRIORITY_${prefix}`] = String(spec.tier)
     if (spec.keys) providerEnv[`${prefix}_API_KEY`] = spec.keys.join(',')
   }
-  const gw = await startGateway({ ...providerEnv, ...env })
+  // The gateway's own client rate limit is another feature: off, so that hundreds of requests
+  // in one test measure only the upstream side.
+  const gw = await startGateway({ RATE_LIMIT_MAX: '0', ...providerEnv, ...env })
   t.teardown(async () => {
     await gw.close()
     for (const mock of Object.values(mocks)) await mock.close()
