@@ -27,6 +27,12 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   })
+  // Node's close() ends only the keep-alive connections idle at that moment. While closing,
+  // one whose last response just finished is idle too: end it now, so that a shutdown ends
+  // with the last in-flight response instead of waiting out keep-alive or the grace period.
+  fastify.addHook('onResponse', async () => {
+    if (!fastify.server.listening) setImmediate(() => fastify.server.closeIdleConnections())
+  })
   await fastify.register(app, { config })
   return fastify as unknown as FastifyInstance
 }
