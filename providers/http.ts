@@ -10,6 +10,8 @@ import { createUpstreamPool } from './upstream-pool.ts'
 
 const ERROR_BODY_LIMIT_BYTES = 64 * 1024
 const ERROR_MESSAGE_MAX_CHARS = 300
+/** undici's own timeouts back the attempt's timers up; they must not fire first. */
+const BACKSTOP_SLACK_MS = 1000
 
 export type BodyStream = Dispatcher.ResponseData['body']
 
@@ -109,12 +111,13 @@ export class UpstreamHttp {
         headers,
         body,
         signal: ctx.signal,
-        // Non-stream answers send headers only when the whole answer is done: the total limit
-        // applies to both. Streams: the router's attempt owns the first-chunk and idle limits
-        // (undici's bodyTimeout would also run between the headers and the first chunk and cut
-        // a slow-to-think model at the idle limit); these are backstops for direct callers.
-        headersTimeout: streaming ? ctx.timeouts.firstByteMs : ctx.timeouts.totalMs,
-        bodyTimeout: streaming ? Math.max(ctx.timeouts.firstByteMs, ctx.timeouts.idleMs) : ctx.timeouts.totalMs,
+        // The router's attempt owns the first-byte, idle and total limits with its own timers
+        // (one owner: one precise error; and undici's bodyTimeout would also run between the
+        // headers and the first chunk, cutting a slow-to-think model at the idle limit). These
+        // are backstops, a little later so that they never win the race: non-stream answers
+        // send headers only once the whole answer is done, so both are bounded by the total.
+        headersTimeout: (streaming ? ctx.timeouts.firstByteMs : ctx.timeouts.totalMs) + BACKSTOP_SLACK_MS,
+        bodyTimeout: (streaming ? Math.max(ctx.timeouts.firstByteMs, ctx.timeouts.idleMs) : ctx.timeouts.totalMs) + BACKSTOP_SLACK_MS,
       })
     } catch (err) {
       throw toUpstreamError(err, ctx.signal)
