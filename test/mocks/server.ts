@@ -144,7 +144,8 @@ export async function refusedUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Unref'd: a mock still sleeping through a scripted delay must not keep the test process alive. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
 
 /** Write SSE frames one by one, yielding to the event loop so they leave as separate TCP writes. */
 export async function writeFrames(res: ServerResponse, frames: string[], gapMs = 0): Promise<void> {

@@ -163,7 +163,7 @@ t.test('app.close() leaves no handle open: the process exits on its own after tr
     TIMEOUT_FIRST_BYTE_MS: '300', TIMEOUT_IDLE_MS: '2000', RETRY_SAME_PROVIDER: '1', RETRY_BASE_DELAY_MS: '50',
   }
   const child = await spawnNode(t, 'test/resilience/fixtures/close-app.ts', { TIERGATE_ENV: JSON.stringify(env) }, false)
-  const exit = await Promise.race([child.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 15_000))])
+  const exit = await Promise.race([child.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 15_000).unref())])
   const report = child.logs.map((l) => { try { return JSON.parse(l) } catch { return undefined } }).find((l) => l?.active)
   t.same(exit, { code: 0, signal: null }, `exited by itself; still active after close: ${JSON.stringify(report?.active)}\n${child.logs.join('\n')}`)
   t.same(report.results.map((r: string) => r.split(' ')[0]), ['200', '200', '200', 'left', '200', '200'], 'every path was exercised')
