@@ -202,7 +202,7 @@ export default fp(async function router(app: FastifyInstance) {
             const message = redact(err.message)
             entry.health.recordFailure(message)
             if (adaptive && err.kind === 'timeout' && (attempt.firstByteTimedOut || attempt.elapsedMs() >= ctx.timeouts.firstByteMs)) {
-              entry.health.recordFirstByteTimeout(ctx.timeouts.firstByteMs)
+              entry.health.recordFirstByteTimeout()
             }
             failures.push({ provider: entry.name, tier: entry.tier, error: new UpstreamError(err.kind, message, { status: err.status }) })
             rctx.log.warn({ provider: entry.name, kind: err.kind, status: err.status, err: message }, 'upstream attempt failed')

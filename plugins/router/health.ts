@@ -5,6 +5,11 @@ const FIRST_BYTE_WINDOW = 50
 const ADAPTIVE_MIN_SAMPLES = 10
 const LATENCY_FLOOR_MS = 50
 const P95_RECOMPUTE_EVERY = 5
+/**
+ * After this many attempts in a row abandoned at the adaptive limit, with no first chunk for
+ * longer than that limit, the static limit applies again.
+ */
+export const ADAPTIVE_GIVE_UP_AFTER = 3
 
 export class ProviderHealth {
   latencyMs: number | undefined
@@ -16,6 +21,8 @@ export class ProviderHealth {
   #next = 0
   #p95: number | undefined
   #samplesSinceP95 = 0
+  #adaptiveTimeoutsInARow = 0
+  #lastFirstByteAt = 0
 
   recordSuccess(latencyMs: number): void {
     this.successes++
@@ -30,6 +37,8 @@ export class ProviderHealth {
   }
 
   recordFirstByte(ms: number): void {
+    this.#adaptiveTimeoutsInARow = 0
+    this.#lastFirstByteAt = Date.now()
     if (this.#firstByte.length < FIRST_BYTE_WINDOW) this.#firstByte.push(ms)
     else this.#firstByte[this.#next] = ms
     this.#next = (this.#next + 1) % FIRST_BYTE_WINDOW
@@ -37,13 +46,16 @@ export class ProviderHealth {
   }
 
   /**
-   * An attempt abandoned at the adaptive first-byte limit: the limit counts as a (censored)
-   * sample, at once, so a provider that stays slower raises its own limit after a few such
-   * attempts instead of being cut at the old one forever.
+   * An attempt abandoned at the adaptive first-byte limit. Several in a row while no first
+   * chunk arrived for longer than the limit mean the provider is now slower, not that some
+   * requests hang: it gets the static limit again until a first chunk arrives, whose time then
+   * moves the p95 (else it would be cut at the old limit forever). Under load, hung requests
+   * time out in bursts, but other requests' first chunks keep arriving: no give-up then.
+   * The limit is not recorded as a sample: a provider hanging on 5 % of its requests would
+   * ratchet its own p95 up to the static limit.
    */
-  recordFirstByteTimeout(limitMs: number): void {
-    this.recordFirstByte(limitMs)
-    this.#p95 = undefined
+  recordFirstByteTimeout(): void {
+    this.#adaptiveTimeoutsInARow++
   }
 
   /** Recomputed every few samples, not on every request: it sorts the window. */
@@ -61,10 +73,12 @@ export class ProviderHealth {
    * Seed 001 §3.3: a provider that is suddenly far slower than usual is abandoned early.
    * p95 × factor, clamped to [min, configured max]; the max alone until enough samples exist.
    */
-  adaptiveFirstByteMs(maxMs: number, minMs: number, factor: number): number {
+  adaptiveFirstByteMs(maxMs: number, minMs: number, factor: number, now = Date.now()): number {
     const p95 = this.firstByteP95()
     if (p95 === undefined || factor <= 0) return maxMs
-    return Math.min(maxMs, Math.max(minMs, Math.ceil(p95 * factor)))
+    const limit = Math.min(maxMs, Math.max(minMs, Math.ceil(p95 * factor)))
+    const givenUp = this.#adaptiveTimeoutsInARow >= ADAPTIVE_GIVE_UP_AFTER && now - this.#lastFirstByteAt > limit
+    return givenUp ? maxMs : limit
   }
 
   /**

@@ -6,6 +6,7 @@ import t from 'tap'
 import { startTiers, chat, streamedText, providerStatus, until, MODEL } from './setup.ts'
 import { startSilentServer } from '../mocks/server.ts'
 import { startGateway } from '../helpers/gateway.ts'
+import { ADAPTIVE_GIVE_UP_AFTER } from '../../plugins/router/health.ts'
 
 const FAR = '20000'
 const failures = (logs: string[]) => logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'upstream attempt failed')
@@ -137,11 +138,22 @@ t.test('adaptive first byte: a provider suddenly 10× slower than usual is aband
   t.equal(res.headers.get('x-tiergate-provider'), 'second', 'the next tier answered')
   t.match(failures(gw.logs).at(-1).err, /no first chunk within 300 ms/, 'at p95 × 4, clamped to TIMEOUT_FIRST_BYTE_MIN_MS — not the static 20 s')
 
-  // The abandoned attempt counts as a sample at the limit: a provider that stays slow
-  // raises its own limit instead of being cut forever.
+  // One hang is one hang: the next request gets the same early limit.
   mocks.first.script({ content: 'slow', thinkMs: 10_000 })
   await chat(gw, { stream: true })
-  t.match(failures(gw.logs).at(-1).err, /no first chunk within 1200 ms/)
+  t.match(failures(gw.logs).at(-1).err, /no first chunk within 300 ms/)
+})
+
+t.test('adaptive first byte: a provider that stays slower gets the static limit back after 3 early cuts in a row with no first chunk', async (t) => {
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], {
+    TIMEOUT_FIRST_BYTE_MS: '5000', TIMEOUT_FIRST_BYTE_MIN_MS: '300', TIMEOUT_ADAPTIVE_FACTOR: '4', TIMEOUT_TOTAL_MS: FAR,
+  })
+  for (let i = 0; i < 12; i++) await chat(gw, { stream: true })
+  for (let i = 0; i < ADAPTIVE_GIVE_UP_AFTER + 1; i++) mocks.first.script({ content: 'now slower', thinkMs: 700 })
+  const providers: string[] = []
+  for (let i = 0; i < ADAPTIVE_GIVE_UP_AFTER + 1; i++) providers.push((await chat(gw, { stream: true })).headers.get('x-tiergate-provider')!)
+  t.same(providers, ['second', 'second', 'second', 'first'], 'cut early three times, then given its static 5 s and answered')
+  t.equal(failures(gw.logs).filter((l) => /within 300 ms/.test(l.err)).length, ADAPTIVE_GIVE_UP_AFTER)
 })
 
 t.test('adaptive first byte is off for the last candidate: a slow answer beats no answer', async (t) => {
