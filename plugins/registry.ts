@@ -45,9 +45,16 @@ export function breakerState(breaker: CircuitBreaker): BreakerState {
   return 'closed'
 }
 
-/** Faults that say nothing about the provider's health do not count against its breaker. */
-function isNeutral(err: unknown): boolean {
-  return err instanceof UpstreamError && (err.isClientFault || err.kind === 'unsupported' || err.kind === 'cooling_down')
+/**
+ * Faults that say nothing about the provider's health do not count against its breaker: the
+ * client's own, what it cannot do, and the key-level ones the key pool already handles — a 429
+ * (that key, or the anonymous slot, cools down) and, when the provider has keys, a 401/403
+ * (that key is taken out while the others serve). A keyless provider answering 401 is failing.
+ */
+function isNeutral(err: unknown, keyed: boolean): boolean {
+  if (!(err instanceof UpstreamError)) return false
+  if (err.isClientFault || err.kind === 'unsupported' || err.kind === 'cooling_down' || err.kind === 'rate_limited') return true
+  return keyed && err.kind === 'auth'
 }
 
 export default fp(async function registry(app: FastifyInstance) {
@@ -78,7 +85,7 @@ export default fp(async function registry(app: FastifyInstance) {
         volumeThreshold: breakerConfig.volumeThreshold,
         rollingCountTimeout: breakerConfig.rollingWindowMs,
         rollingCountBuckets: 10,
-        errorFilter: isNeutral,
+        errorFilter: (err: unknown) => isNeutral(err, settings.apiKeys.length > 0),
       })
       breaker.on('open', () => {
         app.log.warn({ provider: provider.name }, 'circuit breaker opened')

@@ -177,3 +177,26 @@ t.test('every key rejected (401): each rejection names its own key, and later re
   t.match(later.json.error.message, /401\/403/)
   t.equal(mocks.first.chatRequests().length, 2)
 })
+
+t.test("429s and 401s on single keys do not open the provider's breaker while other keys are free", async (t) => {
+  const keys = ['k-aaaa-1111', 'k-bbbb-2222', 'k-cccc-3333', 'k-dddd-4444', 'k-eeee-5555', 'k-ffff-6666', 'k-gggg-7777']
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1, keys }], { BREAKER_VOLUME_THRESHOLD: '2' })
+  mocks.first.script(
+    { fault: 'status', status: 429, headers: { 'retry-after': '60' } }, { content: 'ok' },
+    { fault: 'status', status: 401 }, { content: 'ok' },
+    { fault: 'status', status: 429, headers: { 'retry-after': '60' } }, { content: 'ok' },
+  )
+  const statuses: number[] = []
+  for (let i = 0; i < 5; i++) statuses.push((await chat(gw)).status)
+  t.same(statuses, [200, 200, 200, 200, 200], 'every request answered by a free key')
+  const status = await providerStatus(gw, 'first')
+  t.equal(status.breaker.state, 'closed', 'a key-level fault says nothing about the provider')
+  t.same(status.keys.map((k: { state: string }) => k.state).filter((s: string) => s !== 'available').sort(), ['cooling_down', 'cooling_down', 'disabled'])
+})
+
+t.test('a keyless provider that answers 401 to everyone still trips its breaker', async (t) => {
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { BREAKER_VOLUME_THRESHOLD: '2' })
+  mocks.first.fallback = { fault: 'status', status: 401 }
+  for (let i = 0; i < 3; i++) t.equal((await chat(gw)).headers.get('x-tiergate-provider'), 'second')
+  t.equal((await providerStatus(gw, 'first')).breaker.state, 'open', 'no key to take out: the provider itself is failing')
+})
