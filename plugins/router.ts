@@ -237,7 +237,9 @@ export default fp(async function router(app: FastifyInstance) {
       }
 
       // Every candidate failed in this round. If they only lacked free keys, wait or say when.
-      const round = failures.slice(roundStart)
+      // Providers skipped for an open breaker or a request they cannot serve are no candidates:
+      // if every one that could answer is only rate-limited, "retry after N s" is the truth.
+      const round = failures.slice(roundStart).filter((f) => f.error.kind !== 'breaker_open' && f.error.kind !== 'unsupported')
       const onlyRateLimited = round.length > 0 && round.every((f) => f.error.kind === 'rate_limited' || f.error.kind === 'cooling_down')
       if (onlyRateLimited) {
         const limited = new Set(round.map((f) => f.provider))

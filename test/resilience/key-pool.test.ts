@@ -200,3 +200,25 @@ t.test('a keyless provider that answers 401 to everyone still trips its breaker'
   for (let i = 0; i < 3; i++) t.equal((await chat(gw)).headers.get('x-tiergate-provider'), 'second')
   t.equal((await providerStatus(gw, 'first')).breaker.state, 'open', 'no key to take out: the provider itself is failing')
 })
+
+t.test('several providers rate-limited: Retry-After is when the first of them is free', async (t) => {
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { MAX_COOLDOWN_WAIT_MS: '0' })
+  mocks.first.script({ fault: 'status', status: 429, headers: { 'retry-after': '20' } })
+  mocks.second.script({ fault: 'status', status: 429, headers: { 'retry-after-ms': '6500' } })
+  const res = await chat(gw)
+  t.equal(res.status, 429)
+  t.equal(res.headers.get('retry-after'), '7', 'second is free in 6.5 s: retry after 7')
+  t.match(res.json.error.message, /first \(tier 1\): HTTP 429.*second \(tier 2\): HTTP 429/)
+})
+
+t.test('the only usable provider rate-limited, the other with an open breaker: 429 + Retry-After, not 503', async (t) => {
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { BREAKER_VOLUME_THRESHOLD: '2', MAX_COOLDOWN_WAIT_MS: '1000' })
+  mocks.first.fallback = { fault: 'status', status: 500 }
+  for (let i = 0; i < 2; i++) t.equal((await chat(gw)).headers.get('x-tiergate-provider'), 'second')
+  t.equal((await providerStatus(gw, 'first')).breaker.state, 'open')
+  mocks.second.script({ fault: 'status', status: 429, headers: { 'retry-after': '9' } })
+  const res = await chat(gw)
+  t.equal(res.status, 429)
+  t.equal(res.headers.get('retry-after'), '9')
+  t.match(res.json.error.message, /first \(tier 1\): circuit breaker open/)
+})
