@@ -167,7 +167,7 @@ async function main() {
       ['concurrent streaming clients', `${CLIENTS} × ${REQUESTS_PER_CLIENT} requests = ${outcomes.length} streams (${wallS.toFixed(1)} s, ${(outcomes.length / wallS).toFixed(0)} streams/s)`],
       ['tier-1 failures', `${faultTotal} of ${t1.requests} tier-1 requests (${((faultTotal / t1.requests) * 100).toFixed(1)} %): ${Object.entries(t1.faults).map(([k, v]) => `${k} ${v}`).join(', ')}`],
       ['answered (200, [DONE], no error event)', `**${answered.length} / ${outcomes.length} (${((answered.length / outcomes.length) * 100).toFixed(2)} %)**${problems.size ? ` — failures: ${[...problems].map(([k, v]) => `${k} ×${v}`).join(', ')}` : ''}`],
-      ['whole-stream latency p50 / p99', `${percentile(sorted, 0.5).toFixed(0)} ms / ${percentile(sorted, 0.99).toFixed(0)} ms`],
+      ['whole-stream latency p50 / p99 / max', `${percentile(sorted, 0.5).toFixed(0)} ms / ${percentile(sorted, 0.99).toFixed(0)} ms / ${sorted.at(-1)!.toFixed(0)} ms`],
       ['answered after a fallback', `${fallbacks} (the gateway's own count: ${providers.fallbacks.total - fallbacksAtStart}); tier-1 breaker ${one.breaker.state} (${one.breaker.stats.failures} failures, ${one.breaker.stats.rejects} rejected while open), tier-1 first-byte p95 ${one.health.firstByteP95Ms?.toFixed(0) ?? '–'} ms`],
       ['gateway RSS: before / peak (sampled) / peak (VmHWM) / after', before && after ? `${before.rss.toFixed(0)} / ${peakRss.toFixed(0)} / ${after.peak.toFixed(0)} / ${after.rss.toFixed(0)} MiB` : 'n/a (no /proc)'],
       ['upstream requests still running after the load', `${leftRequests}`],

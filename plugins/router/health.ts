@@ -7,7 +7,7 @@ const LATENCY_FLOOR_MS = 50
 const P95_RECOMPUTE_EVERY = 5
 /**
  * After this many attempts in a row abandoned at the adaptive limit, with no first chunk for
- * longer than that limit, the static limit applies again.
+ * longer than that limit, one attempt at a time (a probe) gets the static limit.
  */
 export const ADAPTIVE_GIVE_UP_AFTER = 3
 
@@ -23,6 +23,8 @@ export class ProviderHealth {
   #samplesSinceP95 = 0
   #adaptiveTimeoutsInARow = 0
   #lastFirstByteAt = 0
+  /** Until then a probe with the static limit is under way; no second one. */
+  #probeUntil = 0
 
   recordSuccess(latencyMs: number): void {
     this.successes++
@@ -39,6 +41,7 @@ export class ProviderHealth {
   recordFirstByte(ms: number): void {
     this.#adaptiveTimeoutsInARow = 0
     this.#lastFirstByteAt = Date.now()
+    this.#probeUntil = 0
     if (this.#firstByte.length < FIRST_BYTE_WINDOW) this.#firstByte.push(ms)
     else this.#firstByte[this.#next] = ms
     this.#next = (this.#next + 1) % FIRST_BYTE_WINDOW
@@ -47,12 +50,12 @@ export class ProviderHealth {
 
   /**
    * An attempt abandoned at the adaptive first-byte limit. Several in a row while no first
-   * chunk arrived for longer than the limit mean the provider is now slower, not that some
-   * requests hang: it gets the static limit again until a first chunk arrives, whose time then
-   * moves the p95 (else it would be cut at the old limit forever). Under load, hung requests
-   * time out in bursts, but other requests' first chunks keep arriving: no give-up then.
-   * The limit is not recorded as a sample: a provider hanging on 5 % of its requests would
-   * ratchet its own p95 up to the static limit.
+   * chunk arrived for longer than the limit suggest the provider is now slower rather than that
+   * some requests hang: one attempt at a time then gets the static limit (a probe), and its
+   * first chunk's time moves the p95 — else the provider would be cut at the old limit forever.
+   * Only one, because under a burst hung requests time out together and first chunks lag:
+   * that must not hand every request the static limit. The limit itself is not recorded as a
+   * sample: a provider hanging on 5 % of its requests would ratchet its own p95 up to the max.
    */
   recordFirstByteTimeout(): void {
     this.#adaptiveTimeoutsInARow++
@@ -77,8 +80,10 @@ export class ProviderHealth {
     const p95 = this.firstByteP95()
     if (p95 === undefined || factor <= 0) return maxMs
     const limit = Math.min(maxMs, Math.max(minMs, Math.ceil(p95 * factor)))
-    const givenUp = this.#adaptiveTimeoutsInARow >= ADAPTIVE_GIVE_UP_AFTER && now - this.#lastFirstByteAt > limit
-    return givenUp ? maxMs : limit
+    const slower = this.#adaptiveTimeoutsInARow >= ADAPTIVE_GIVE_UP_AFTER && now - this.#lastFirstByteAt > limit
+    if (!slower || now < this.#probeUntil) return limit
+    this.#probeUntil = now + maxMs
+    return maxMs
   }
 
   /**
