@@ -8,6 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import net, { type AddressInfo } from 'node:net'
 import { Pool } from 'undici'
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000)
@@ -15,6 +16,8 @@ const REQUESTS_PER_CLIENT = Number(process.env.BENCH_REQUESTS_PER_CLIENT ?? 3)
 const RUN_DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 180_000)
 /** How long idle keep-alive sockets may take to close once the load is over. */
 const SOCKETS_DEADLINE_MS = 20_000
+/** Start-up, the socket wait and the shutdown, on top of the load's own deadline. */
+const WATCHDOG_SLACK_MS = 90_000
 const here = new URL('.', import.meta.url).pathname
 
 type UpstreamStats = {
@@ -42,8 +45,17 @@ async function startUpstreams(): Promise<{ child: ChildProcess; ports: { tier1: 
   }
 }
 
+/** A port nothing listens on right now (a random one could be taken: EADDRINUSE). */
+async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
 async function startGateway(ports: { tier1: number; tier2: number }): Promise<{ child: ChildProcess; port: number }> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  const port = await freePort()
   const child = fork(`${here}../server.ts`, {
     env: {
       PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error',
@@ -116,31 +128,46 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 async function main() {
   const upstreams = await startUpstreams()
-  const gateway = await startGateway(upstreams.ports)
-  const pool = new Pool(`http://127.0.0.1:${gateway.port}`, { connections: CLIENTS, headersTimeout: 60_000, bodyTimeout: 60_000 })
-  const deadline = AbortSignal.timeout(RUN_DEADLINE_MS)
-  let peakRss = 0
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, memoryOf(gateway.child.pid!)?.rss ?? 0) }, 250)
-  const before = memoryOf(gateway.child.pid!)
+  let gateway: { child: ChildProcess; port: number } | undefined
+  let pool: Pool | undefined
+  let sampler: NodeJS.Timeout | undefined
   let exitCode = 1
+  // Whatever hangs (a child that died, a stuck close), the run ends: children killed, exit 1.
+  const watchdog = setTimeout(() => {
+    console.error(`bench:fallback: over its ${RUN_DEADLINE_MS + WATCHDOG_SLACK_MS} ms limit, giving up`)
+    gateway?.child.kill('SIGKILL')
+    upstreams.child.kill('SIGKILL')
+    process.exit(1)
+  }, RUN_DEADLINE_MS + WATCHDOG_SLACK_MS)
+  watchdog.unref()
   try {
-    // Warm-up: the adaptive first-byte limit needs samples, the JIT its first calls.
-    await Promise.all(Array.from({ length: 50 }, () => oneStream(pool, deadline)))
+    const gw = gateway = await startGateway(upstreams.ports)
+    const clients = pool = new Pool(`http://127.0.0.1:${gw.port}`, { connections: CLIENTS, headersTimeout: 60_000, bodyTimeout: 60_000 })
+    const gatewayPid = gw.child.pid!
+    const deadline = AbortSignal.timeout(RUN_DEADLINE_MS)
+    let peakRss = 0
+    sampler = setInterval(() => { peakRss = Math.max(peakRss, memoryOf(gatewayPid)?.rss ?? 0) }, 250)
+    const before = memoryOf(gatewayPid)
+    // Warm-up: the adaptive first-byte limit needs samples, the JIT its first calls, and the
+    // 1,000 client connections are opened here (a burst of 1,000 connects overflows the
+    // 511-deep listen queue and costs SYN retransmits of 1 s and more: not what is measured).
+    await Promise.all(Array.from({ length: 50 }, () => oneStream(clients, deadline)))
+    await Promise.all(Array.from({ length: CLIENTS }, () => oneStream(clients, deadline)))
     const warm = await upstreams.stats()
-    const fallbacksAtStart = await fallbacksOf(gateway.port)
+    const fallbacksAtStart = await fallbacksOf(gw.port)
 
     const outcomes: Outcome[] = []
     const startedAt = performance.now()
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      for (let i = 0; i < REQUESTS_PER_CLIENT && !deadline.aborted; i++) outcomes.push(await oneStream(pool, deadline))
+      for (let i = 0; i < REQUESTS_PER_CLIENT && !deadline.aborted; i++) outcomes.push(await oneStream(clients, deadline))
     }))
     const wallS = (performance.now() - startedAt) / 1000
     clearInterval(sampler)
-    const after = memoryOf(gateway.child.pid!)
+    const after = memoryOf(gw.child.pid!)
 
-    const providers = await fetch(`http://127.0.0.1:${gateway.port}/providers`).then((r) => r.json()) as ProvidersStatus
+    const providers = await fetch(`http://127.0.0.1:${gw.port}/providers`).then((r) => r.json()) as ProvidersStatus
     const afterLoad = await upstreams.stats()
-    await pool.close()
+    await clients.close()
 
     // Idle keep-alive connections close on their own; nothing else may remain.
     const socketsFrom = Date.now()
@@ -176,8 +203,8 @@ async function main() {
     ]
 
     // Last: the gateway shuts down cleanly after all that.
-    gateway.child.kill('SIGTERM')
-    const [code] = (await once(gateway.child, 'exit')) as [number | null]
+    gw.child.kill('SIGTERM')
+    const [code] = (await once(gw.child, 'exit')) as [number | null]
     rows.push(['gateway exit after SIGTERM', `code ${code}`])
 
     console.log(`\nnode ${process.version}, ${CLIENTS} clients, tier 1 failing 30 %, tier 2 healthy\n`)
@@ -188,9 +215,10 @@ async function main() {
     console.log(passed ? '\nPASS: every stream answered, nothing left open.' : '\nFAIL: see the table.')
     exitCode = passed ? 0 : 1
   } finally {
+    clearTimeout(watchdog)
     clearInterval(sampler)
-    await pool.destroy().catch(() => undefined)
-    if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL')
+    await pool?.destroy().catch(() => undefined)
+    if (gateway && gateway.child.exitCode === null) gateway.child.kill('SIGKILL')
     upstreams.child.kill()
   }
   process.exitCode = exitCode
