@@ -50,7 +50,7 @@ t.test('a much slower provider gets less traffic, but not none', async (t) => {
 
 t.test('latency noise under the floor does not move traffic: equals share round-robin', async (t) => {
   const { gw, mocks } = await startTiers(t, [{ name: 'alpha', tier: 1 }, { name: 'beta', tier: 1 }], NO_BREAKERS)
-  for (let i = 0; i < 8; i++) mocks.beta.script({ fault: 'delay', ms: 15 })
+  for (let i = 0; i < 8; i++) mocks.beta.script({ fault: 'delay', ms: 10 })
   for (let i = 0; i < 20; i++) await chat(gw)
   // Round-robin, give or take the one request a probe turn rotates differently.
   t.ok(served(mocks.alpha) >= 9 && served(mocks.beta) >= 9, `alpha ${served(mocks.alpha)}, beta ${served(mocks.beta)}`)

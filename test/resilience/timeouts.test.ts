@@ -38,8 +38,10 @@ t.test('connect timeout with no other tier: 503 naming it', async (t) => {
   t.match(res.json.error.message, /first \(tier 1\): connect timeout/)
 })
 
+// Limits under test are set on tier 1 only (<NAME>_TIMEOUT_*): a loaded test machine must not
+// make the healthy tier 2 miss a 300 ms limit.
 t.test('first byte (stream): a hang before the headers is abandoned for the next tier', async (t) => {
-  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { TIMEOUT_FIRST_BYTE_MS: '300', TIMEOUT_TOTAL_MS: FAR })
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { FIRST_TIMEOUT_FIRST_BYTE_MS: '300', TIMEOUT_TOTAL_MS: FAR })
   mocks.first.script({ fault: 'hang' })
   const res = await chat(gw, { stream: true })
   t.equal(res.headers.get('x-tiergate-provider'), 'second')
@@ -51,7 +53,7 @@ t.test('first byte (stream): a hang before the headers is abandoned for the next
 })
 
 t.test('first byte (stream): headers but no first chunk is the same timeout', async (t) => {
-  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { TIMEOUT_FIRST_BYTE_MS: '300', TIMEOUT_TOTAL_MS: FAR })
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { FIRST_TIMEOUT_FIRST_BYTE_MS: '300', TIMEOUT_TOTAL_MS: FAR })
   mocks.first.script({ content: 'late', thinkMs: 10_000 })
   const res = await chat(gw, { stream: true })
   t.equal(res.headers.get('x-tiergate-provider'), 'second')
@@ -85,7 +87,7 @@ t.test('idle (stream): a stall after the first chunk ends with an error event an
 })
 
 t.test('total (non-stream): a slow JSON answer is abandoned for the next tier', async (t) => {
-  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { TIMEOUT_TOTAL_MS: '400', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_IDLE_MS: FAR })
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { FIRST_TIMEOUT_TOTAL_MS: '400', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_IDLE_MS: FAR })
   mocks.first.script({ fault: 'delay', ms: 10_000 })
   mocks.second.script({ fault: 'delay', ms: 50 })
   const res = await chat(gw)
@@ -97,7 +99,7 @@ t.test('total (non-stream): a slow JSON answer is abandoned for the next tier', 
 })
 
 t.test('total (non-stream): headers and half a body, then silence, is the same timeout', async (t) => {
-  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { TIMEOUT_TOTAL_MS: '400', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_IDLE_MS: FAR })
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { FIRST_TIMEOUT_TOTAL_MS: '400', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_IDLE_MS: FAR })
   mocks.first.script({ fault: 'stall-body' })
   const res = await chat(gw)
   t.equal(res.headers.get('x-tiergate-provider'), 'second')
@@ -131,17 +133,19 @@ t.test('adaptive first byte: a provider suddenly 10× slower than usual is aband
   })
   for (let i = 0; i < 12; i++) t.equal((await chat(gw, { stream: true })).headers.get('x-tiergate-provider'), 'first')
   const trained = (await providerStatus(gw, 'first')).health.firstByteP95Ms
-  t.ok(trained !== null && trained < 75, `p95 of the fast first chunks: ${trained} ms`)
+  t.ok(trained !== null && trained < 500, `p95 of the fast first chunks: ${trained} ms`)
 
   mocks.first.script({ content: 'slow', thinkMs: 10_000 })
   const res = await chat(gw, { stream: true })
   t.equal(res.headers.get('x-tiergate-provider'), 'second', 'the next tier answered')
-  t.match(failures(gw.logs).at(-1).err, /no first chunk within 300 ms/, 'at p95 × 4, clamped to TIMEOUT_FIRST_BYTE_MIN_MS — not the static 20 s')
+  const limit = Number(/no first chunk within (\d+) ms/.exec(failures(gw.logs).at(-1).err)![1])
+  t.ok(limit >= 300 && limit <= 2000, `abandoned at ${limit} ms: p95 × 4, at least TIMEOUT_FIRST_BYTE_MIN_MS — not the static 20 s`)
 
-  // One hang is one hang: the next request gets the same early limit.
+  // One hang is one hang: the next request gets an early limit again.
   mocks.first.script({ content: 'slow', thinkMs: 10_000 })
   await chat(gw, { stream: true })
-  t.match(failures(gw.logs).at(-1).err, /no first chunk within 300 ms/)
+  const again = Number(/no first chunk within (\d+) ms/.exec(failures(gw.logs).at(-1).err)![1])
+  t.ok(again <= 2000, `early again (${again} ms)`)
 })
 
 t.test('adaptive first byte: a provider that stays slower gets a probe with the static limit after 3 early cuts in a row with no first chunk', async (t) => {
@@ -149,14 +153,15 @@ t.test('adaptive first byte: a provider that stays slower gets a probe with the 
     TIMEOUT_FIRST_BYTE_MS: '5000', TIMEOUT_FIRST_BYTE_MIN_MS: '300', TIMEOUT_ADAPTIVE_FACTOR: '4', TIMEOUT_TOTAL_MS: FAR,
   })
   for (let i = 0; i < 12; i++) await chat(gw, { stream: true })
-  for (let i = 0; i < ADAPTIVE_GIVE_UP_AFTER + 2; i++) mocks.first.script({ content: 'now slower', thinkMs: 700 })
+  for (let i = 0; i < ADAPTIVE_GIVE_UP_AFTER + 2; i++) mocks.first.script({ content: 'now slower', thinkMs: 2500 })
   const providers: string[] = []
   for (let i = 0; i < ADAPTIVE_GIVE_UP_AFTER; i++) providers.push((await chat(gw, { stream: true })).headers.get('x-tiergate-provider')!)
   t.same(providers, ['second', 'second', 'second'], 'cut early three times')
   // Two at once: one probe gets the static 5 s and is answered; the other is still cut early.
   const pair = await Promise.all([chat(gw, { stream: true }), chat(gw, { stream: true })])
   t.same(pair.map((r) => r.headers.get('x-tiergate-provider')).sort(), ['first', 'second'], 'one probe at a time')
-  t.equal(failures(gw.logs).filter((l) => /within 300 ms/.test(l.err)).length, ADAPTIVE_GIVE_UP_AFTER + 1)
+  const early = failures(gw.logs).map((l) => Number(/no first chunk within (\d+) ms/.exec(l.err)?.[1])).filter((ms) => ms < 5000)
+  t.equal(early.length, ADAPTIVE_GIVE_UP_AFTER + 1, `every cut but the probe's was early (${early.join(', ')} ms)`)
 })
 
 t.test('adaptive first byte is off for the last candidate: a slow answer beats no answer', async (t) => {
