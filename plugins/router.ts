@@ -7,8 +7,9 @@
 // - a provider with one key is retried RETRY_SAME_PROVIDER times (backoff + jitter);
 // - a stream counts as answered only once its first chunk has arrived;
 // - at most MAX_ATTEMPTS upstream calls per request;
-// - when every candidate is cooling down: wait up to MAX_COOLDOWN_WAIT_MS, else 429 + Retry-After;
-// - otherwise 503 all_providers_failed listing every attempt.
+// - when every usable candidate is cooling down: wait up to MAX_COOLDOWN_WAIT_MS, else 429 + Retry-After;
+// - otherwise 503 all_providers_failed listing every attempt;
+// - a client that leaves aborts the attempt (and any wait) at once: 499, nothing left running.
 import fp from 'fastify-plugin'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -17,31 +18,14 @@ import { isStream } from '../providers/contract.ts'
 import { UpstreamError, toUpstreamError } from '../providers/upstream-error.ts'
 import { GatewayError, allProvidersFailed, allProvidersRateLimited, modelNotFound, typeForStatus } from './errors.ts'
 import { breakerState, type ProviderEntry } from './registry.ts'
-import { resolveCandidates, orderCandidates, type Candidate } from './router/candidates.ts'
+import { resolveCandidates, orderCandidates, couldAnswer, type Candidate } from './router/candidates.ts'
+import { clientClosed, keysUnavailable } from './router/failures.ts'
 import { Attempt } from './router/attempt.ts'
 import { committedStream, completionToChunks, fromArray } from './router/stream.ts'
 import { createRedactor } from './redact.ts'
 
 /** How many times one request may wait for a cooling provider before answering 429. */
 const MAX_COOLDOWN_WAITS = 2
-
-/** Could this candidate still take an attempt (breaker not open, a key free)? */
-const couldAnswer = (c: Candidate) => breakerState(c.entry.breaker) !== 'open' && c.entry.keys.hasAvailable()
-
-/** Why a provider had no key to lease: cooling down after 429s, or every key rejected. */
-function keysUnavailable(entry: ProviderEntry): UpstreamError {
-  const why = entry.keys.unavailable()
-  const inS = Math.ceil(Math.max(0, (why?.freeAt ?? Date.now()) - Date.now()) / 1000)
-  return why?.reason === 'auth'
-    ? new UpstreamError('auth', `every key was rejected (401/403); the first is retried in ${inS} s`)
-    : new UpstreamError('cooling_down', `rate-limited, free again in ${inS} s`)
-}
-
-/**
- * The client left: nothing will read this answer. 499 (nginx's "client closed request") keeps
- * such requests out of the 5xx error logs and metrics.
- */
-const clientClosed = () => new GatewayError(499, 'invalid_request_error', 'client_closed_request', 'The client closed the request before the answer was ready.')
 
 export interface RequestContext {
   signal: AbortSignal

@@ -39,6 +39,9 @@ export function resolveCandidates(model: string, registry: ProviderRegistry, ali
   return candidates
 }
 
+/** Could this candidate still take an attempt now (breaker not open, a key free)? */
+export const couldAnswer = (c: Candidate) => breakerState(c.entry.breaker) !== 'open' && c.entry.keys.hasAvailable()
+
 const BREAKER_RANK = { closed: 0, half_open: 1, open: 2 } as const
 /** Providers within this factor of the best penalty in their tier share traffic round-robin. */
 const HEALTH_BUCKET_FACTOR = 2
