@@ -2,7 +2,7 @@
 // ways we normalise here: `reasoning` (Ollama, OpenRouter) → `reasoning_content`,
 // `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
 import { RAW_JSON, type ChatChunk, type ChatCompletion } from './contract.ts'
-import { sseEvents, type BodyStream } from './http.ts'
+import { sseEventBatches, type BodyStream } from './http.ts'
 import { UpstreamError } from './upstream-error.ts'
 
 type Loose = Record<string, any>
@@ -53,23 +53,25 @@ function streamError(error: unknown): UpstreamError {
  */
 export async function* openAIChunks(body: BodyStream, signal: AbortSignal): AsyncGenerator<ChatChunk> {
   let finished = false
-  for await (const event of sseEvents(body, signal)) {
-    const data = event.data
-    if (data === '[DONE]') return
-    if (data === '') continue
-    let parsed: Loose
-    try {
-      parsed = JSON.parse(data)
-    } catch {
-      throw new UpstreamError('malformed', `malformed SSE data from upstream: ${data.slice(0, 80)}`)
+  for await (const events of sseEventBatches(body, signal)) {
+    for (const event of events) {
+      const data = event.data
+      if (data === '[DONE]') return
+      if (data === '') continue
+      let parsed: Loose
+      try {
+        parsed = JSON.parse(data)
+      } catch {
+        throw new UpstreamError('malformed', `malformed SSE data from upstream: ${data.slice(0, 80)}`)
+      }
+      if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)
+      // Unchanged chunks keep their upstream text, so the writer need not serialize them again —
+      // unless it spans several `data:` lines: re-sent as one line, its newline would end the event.
+      if (!normalizeChunk(parsed) && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
+      const chunk = parsed as ChatChunk
+      if (chunk.choices.some((c) => c.finish_reason)) finished = true
+      yield chunk
     }
-    if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)
-    // Unchanged chunks keep their upstream text, so the writer need not serialize them again —
-    // unless it spans several `data:` lines: re-sent as one line, its newline would end the event.
-    if (!normalizeChunk(parsed) && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
-    const chunk = parsed as ChatChunk
-    if (chunk.choices.some((c) => c.finish_reason)) finished = true
-    yield chunk
   }
   if (!finished) throw new UpstreamError('malformed', 'the upstream stream ended before [DONE]: the answer was cut')
 }

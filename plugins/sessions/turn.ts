@@ -67,9 +67,10 @@ class AssistantAccumulator {
 
 /** Undefined when the request names no session. */
 export async function beginSessionTurn(store: SessionStore, request: FastifyRequest): Promise<SessionTurn | undefined> {
-  const { session_id: _ignored, ...body } = request.body as ChatRequest
   const id = sessionIdOf(request, request.body as ChatRequest)
+  // Most requests name no session: they pay for nothing here (no copy of the body).
   if (id === undefined) return undefined
+  const { session_id: _ignored, ...body } = request.body as ChatRequest
   const owner = request.clientKeyId ?? ''
   const log: FastifyBaseLogger = request.log
 

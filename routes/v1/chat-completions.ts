@@ -1,11 +1,10 @@
 // POST /v1/chat/completions — validate, hand to the router, write JSON or SSE.
-import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { ChatRequest } from '../../providers/contract.ts'
 import { ChatCompletionRequest, ChatCompletionResponse, errorResponses } from './schemas.ts'
 import { requestContext } from '../../plugins/request-context.ts'
-import { SSE_HEADERS, coalesce, sseFrames } from './sse.ts'
+import { SSE_HEADERS, sseBody } from './sse.ts'
 import { createRedactor } from '../../plugins/redact.ts'
 import { beginSessionTurn } from '../../plugins/sessions/turn.ts'
 
@@ -34,6 +33,6 @@ export default async function chatCompletions(fastify: FastifyInstance) {
     const chunks = session ? session.record(routed.value) : routed.value
     reply.headers(SSE_HEADERS)
     // The response schema documents JSON answers; a stream bypasses serialization.
-    return reply.send(Readable.from(sseFrames(chunks, routed.provider, redact), { objectMode: false }) as never)
+    return reply.send(sseBody(chunks, routed.provider, redact) as never)
   })
 }
