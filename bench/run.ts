@@ -5,7 +5,9 @@ import { fork, type ChildProcess } from 'node:child_process'
 import autocannon from 'autocannon'
 import { once } from 'node:events'
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6)
+/** Bare and tiergate runs alternate: on a small shared machine one run's luck must not decide. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const here = new URL('.', import.meta.url).pathname
 
@@ -49,6 +51,11 @@ async function load(port: number, stream: boolean, duration = DURATION_S) {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, failures, total: result.requests.total }
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+/** The run with the median req/s, so its latencies belong to it. */
+const medianRun = <T extends { rps: number }>(runs: T[]) => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]
+const sum = <T>(runs: T[], key: keyof T) => runs.reduce((total, run) => total + Number(run[key]), 0)
+
 async function main() {
   const upstream = await start(`${here}upstream.ts`, {})
   const origin = `http://127.0.0.1:${upstream.port}`
@@ -61,17 +68,23 @@ async function main() {
       // Warm both (JIT, pools) before measuring.
       await load(bare.port, stream, 2)
       await load(gateway.port, stream, 2)
-      const b = await load(bare.port, stream)
-      const g = await load(gateway.port, stream)
-      const ratio = g.rps / b.rps
-      rows.push(`| ${label} | bare undici proxy | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${b.failures} |`)
-      rows.push(`| ${label} | tiergate | ${g.rps.toFixed(0)} | ${g.p50} | ${g.p99} | ${g.failures} |`)
-      rows.push(`| ${label} | **ratio tiergate/bare** | **${ratio.toFixed(2)}** | | | |`)
+      const bares: Awaited<ReturnType<typeof load>>[] = []
+      const gateways: Awaited<ReturnType<typeof load>>[] = []
+      for (let round = 0; round < ROUNDS; round++) {
+        bares.push(await load(bare.port, stream))
+        gateways.push(await load(gateway.port, stream))
+      }
+      const ratios = gateways.map((g, i) => g.rps / bares[i].rps).sort((a, b) => a - b)
+      const b = medianRun(bares)
+      const g = medianRun(gateways)
+      rows.push(`| ${label} | bare undici proxy | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${sum(bares, 'failures')} |`)
+      rows.push(`| ${label} | tiergate | ${g.rps.toFixed(0)} | ${g.p50} | ${g.p99} | ${sum(gateways, 'failures')} |`)
+      rows.push(`| ${label} | **ratio tiergate/bare** (median of ${ROUNDS} paired rounds; range) | **${median(ratios).toFixed(2)}** (${ratios[0].toFixed(2)}–${ratios.at(-1)!.toFixed(2)}) | | | |`)
     }
   } finally {
     for (const c of [gateway.child, bare.child, upstream.child]) c.kill()
   }
-  console.log(`\nconcurrency ${CONNECTIONS}, ${DURATION_S} s per run, node ${process.version}\n`)
+  console.log(`\nconcurrency ${CONNECTIONS}, ${ROUNDS} rounds of ${DURATION_S} s per server and workload, node ${process.version}\n`)
   console.log('| workload | server | req/s | p50 ms | p99 ms | errors |')
   console.log('|---|---|---|---|---|---|')
   for (const row of rows) console.log(row)

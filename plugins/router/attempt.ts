@@ -10,6 +10,9 @@ export class Attempt {
   readonly #totalTimer: NodeJS.Timeout
   #firstByteTimer: NodeJS.Timeout | undefined
   #idleTimer: NodeJS.Timeout | undefined
+  #idleMs = 0
+  /** When the current wait for an upstream chunk began; undefined while the client reads. */
+  #waitingSince: number | undefined
   /** Set when this attempt was abandoned by its first-byte limit (adaptive timeout bookkeeping). */
   firstByteTimedOut = false
 
@@ -51,17 +54,27 @@ export class Attempt {
    * Streams after the first chunk: the next chunk must arrive within `ms`. Kept here rather
    * than as undici's bodyTimeout, which also runs between the headers and the first chunk
    * and would cut a slow-to-think model before its first-byte limit.
+   * Called around every chunk, so it only notes the time: one timer per attempt checks it,
+   * instead of a timer set and cleared per chunk.
    */
   armIdle(ms: number): void {
-    clearTimeout(this.#idleTimer)
-    this.#idleTimer = setTimeout(
-      () => this.abort(new UpstreamError('timeout', `no chunk for ${ms} ms mid-stream (idle timeout)`)),
-      ms,
-    )
+    this.#waitingSince = performance.now()
+    if (this.#idleTimer) return
+    this.#idleMs = ms
+    this.#idleTimer = setTimeout(this.#checkIdle, ms)
   }
 
   disarmIdle(): void {
-    clearTimeout(this.#idleTimer)
+    this.#waitingSince = undefined
+  }
+
+  #checkIdle = (): void => {
+    const waitedMs = this.#waitingSince === undefined ? 0 : performance.now() - this.#waitingSince
+    if (waitedMs >= this.#idleMs) {
+      this.abort(new UpstreamError('timeout', `no chunk for ${this.#idleMs} ms mid-stream (idle timeout)`))
+      return
+    }
+    this.#idleTimer = setTimeout(this.#checkIdle, this.#idleMs - waitedMs)
   }
 
   elapsedMs(): number {
