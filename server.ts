@@ -7,6 +7,13 @@ import app from './app.ts'
 import { loadConfig, ConfigError, type Config } from './config.ts'
 import { createRedactor, logRedaction } from './plugins/redact.ts'
 
+/**
+ * Pending-connection queue. Node's default (511) overflows when a thousand clients connect at
+ * once (the fallback load run), and each overflow costs the client a SYN retransmit of 1 s or
+ * more; the kernel caps it at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 4096
+
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/
 
 export interface ServerOptions {
@@ -65,7 +72,7 @@ async function start(): Promise<void> {
   }
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   process.once('SIGINT', () => void shutdown('SIGINT'))
-  await server.listen({ host: config.host, port: config.port })
+  await server.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG })
   const providers = server.providers.list().map((e) => `${e.name}(tier ${e.tier})`)
   server.log.info({ providers }, providers.length ? 'tiergate is ready' : 'tiergate is ready, but no provider is enabled: set a <NAME>_API_KEY or start Ollama')
 }
