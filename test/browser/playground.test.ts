@@ -1,25 +1,13 @@
 // The chat playground at / in a real browser (headless Chromium), against a gateway with two
 // mock upstreams in two tiers: what a person sees when they chat.
 import t, { type Test } from 'tap'
-import { startOpenAIMock } from '../mocks/openai.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { startTwoTiers } from '../helpers/two-tiers.ts'
 import { launchBrowser, openPage, screenshot, waitFor, PHONE } from './browser.ts'
 
 const browser = await launchBrowser(t)
 
-async function twoTiers(t: Test, env: Record<string, string> = {}) {
-  const tier1 = await startOpenAIMock({ models: ['gpt-4o-mini', 'gpt-4o'] })
-  const tier2 = await startOpenAIMock({ models: ['gpt-4o-mini', 'llama-3.1-8b'] })
-  tier2.fallback = { content: 'Tier two here.' }
-  const gw = await startGateway({
-    CUSTOM_PROVIDERS: 'first,second',
-    FIRST_BASE_URL: tier1.baseUrl, PROVIDER_PRIORITY_FIRST: '1',
-    SECOND_BASE_URL: tier2.baseUrl, PROVIDER_PRIORITY_SECOND: '2',
-    ...env,
-  })
-  t.teardown(async () => { await gw.close(); await tier1.close(); await tier2.close() })
-  return { gw, tier1, tier2 }
-}
+const twoTiers = (t: Test, env: Record<string, string> = {}) =>
+  startTwoTiers(t, { env, tier1Models: ['gpt-4o-mini', 'gpt-4o'], tier2Models: ['gpt-4o-mini', 'llama-3.1-8b'], tier2Answer: 'Tier two here.' })
 
 const lastAnswer = '.msg.assistant:last-of-type'
 

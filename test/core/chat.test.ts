@@ -1,21 +1,9 @@
 // Chat completions through two OpenAI-compatible upstreams in two tiers, with the SDK.
 import t, { type Test } from 'tap'
-import { startOpenAIMock } from '../mocks/openai.ts'
-import { startGateway, postJson, sseData } from '../helpers/gateway.ts'
+import { startTwoTiers } from '../helpers/two-tiers.ts'
+import { postJson, sseData } from '../helpers/gateway.ts'
 
-async function twoTiers(t: Test, extraEnv: Record<string, string> = {}) {
-  const tier1 = await startOpenAIMock({ models: ['gpt-4o-mini'] })
-  const tier2 = await startOpenAIMock({ models: ['gpt-4o-mini'] })
-  tier2.fallback = { content: 'Hello from tier two' }
-  const gw = await startGateway({
-    CUSTOM_PROVIDERS: 'first,second',
-    FIRST_BASE_URL: tier1.baseUrl, PROVIDER_PRIORITY_FIRST: '1',
-    SECOND_BASE_URL: tier2.baseUrl, PROVIDER_PRIORITY_SECOND: '2',
-    ...extraEnv,
-  })
-  t.teardown(async () => { await gw.close(); await tier1.close(); await tier2.close() })
-  return { tier1, tier2, gw }
-}
+const twoTiers = (t: Test, env: Record<string, string> = {}) => startTwoTiers(t, { env })
 
 t.test('non-stream answer from tier 1 with the tiergate headers', async (t) => {
   const { gw, tier1 } = await twoTiers(t)

@@ -9,8 +9,8 @@ import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import YAML from 'yaml'
-import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway, postJson, sseData } from '../helpers/gateway.ts'
+import { startTwoTiers } from '../helpers/two-tiers.ts'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url)
@@ -31,17 +31,13 @@ function parseExposition(text: string): Sample[] {
 
 /** Scrape once, after driving traffic; shared by the subtests below. */
 async function liveScrape(t: Test) {
-  const tier1 = await startOpenAIMock({ models: ['gpt-4o-mini'] })
-  const tier2 = await startOpenAIMock({ models: ['gpt-4o-mini'] })
-  tier2.fallback = { content: 'Hello from tier two' }
-  const gw = await startGateway({
-    CUSTOM_PROVIDERS: 'first,second',
-    FIRST_BASE_URL: tier1.baseUrl, PROVIDER_PRIORITY_FIRST: '1',
-    SECOND_BASE_URL: tier2.baseUrl, PROVIDER_PRIORITY_SECOND: '2',
-    BREAKER_VOLUME_THRESHOLD: '1', BREAKER_ERROR_THRESHOLD_PERCENTAGE: '20', BREAKER_RESET_TIMEOUT_MS: '600000',
-    GATEWAY_API_KEYS: `${WORKER},${SPENDER}`, RATE_LIMIT_MAX: '20',
-  }, { apiKey: WORKER })
-  t.teardown(async () => { await gw.close(); await tier1.close(); await tier2.close() })
+  const { gw, tier1, tier2 } = await startTwoTiers(t, {
+    env: {
+      BREAKER_VOLUME_THRESHOLD: '1', BREAKER_ERROR_THRESHOLD_PERCENTAGE: '20', BREAKER_RESET_TIMEOUT_MS: '600000',
+      GATEWAY_API_KEYS: `${WORKER},${SPENDER}`, RATE_LIMIT_MAX: '20',
+    },
+    apiKey: WORKER,
+  })
   const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'hi' }] }
   const auth = { authorization: `Bearer ${WORKER}` }
 
