@@ -50,10 +50,10 @@ t.test('a fixed <NAME>_MODELS catalog is not rediscovered', async (t) => {
 
 t.test('an unreachable provider does not block start-up and logs no error', async (t) => {
   const port = await closedPort()
-  const started = Date.now()
-  const gw = await startGateway({ CUSTOM_PROVIDERS: 'gone', GONE_BASE_URL: `http://127.0.0.1:${port}/v1` })
+  // With a 10-minute discovery limit, a start-up that waited on the dead upstream would hang
+  // this test; it completes because a refused connection fails discovery at once.
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'gone', GONE_BASE_URL: `http://127.0.0.1:${port}/v1`, DISCOVERY_TIMEOUT_MS: '600000' })
   t.teardown(() => gw.close())
-  t.ok(Date.now() - started < 3000, 'started promptly')
   t.same((await gw.client.models.list()).data, [])
   t.notOk(gw.logs.some((l) => JSON.parse(l).level >= 50), 'no error-level log line')
 })
