@@ -4,14 +4,7 @@ import t from 'tap'
 import http from 'node:http'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway } from '../helpers/gateway.ts'
-
-async function waitFor(condition: () => boolean, what: string, ms = 3000) {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+import { waitFor } from '../helpers/wait.ts'
 
 /** Send a chat request with node:http so the test controls exactly when the socket dies. */
 function openRequest(url: string, body: object) {

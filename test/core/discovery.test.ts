@@ -1,17 +1,9 @@
 // Catalog discovery from GET {base}/models at start-up and on MODELS_REFRESH_MS; a fixed
 // <NAME>_MODELS is never rediscovered; an unreachable upstream never blocks start-up.
 import t from 'tap'
-import net from 'node:net'
 import { startOpenAIMock } from '../mocks/openai.ts'
+import { refusedUrl } from '../mocks/server.ts'
 import { startGateway } from '../helpers/gateway.ts'
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
 
 t.test('catalog discovered at start-up, served by /v1/models with owned_by', async (t) => {
   const mock = await startOpenAIMock({ models: ['disc-a', 'disc-b'] })
@@ -49,10 +41,9 @@ t.test('a fixed <NAME>_MODELS catalog is not rediscovered', async (t) => {
 })
 
 t.test('an unreachable provider does not block start-up and logs no error', async (t) => {
-  const port = await closedPort()
   // With a 10-minute discovery limit, a start-up that waited on the dead upstream would hang
   // this test; it completes because a refused connection fails discovery at once.
-  const gw = await startGateway({ CUSTOM_PROVIDERS: 'gone', GONE_BASE_URL: `http://127.0.0.1:${port}/v1`, DISCOVERY_TIMEOUT_MS: '600000' })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'gone', GONE_BASE_URL: `${await refusedUrl()}/v1`, DISCOVERY_TIMEOUT_MS: '600000' })
   t.teardown(() => gw.close())
   t.same((await gw.client.models.list()).data, [])
   t.notOk(gw.logs.some((l) => JSON.parse(l).level >= 50), 'no error-level log line')

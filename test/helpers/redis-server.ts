@@ -1,7 +1,7 @@
 // A throwaway real redis-server for tests: a free port on 127.0.0.1, no persistence, killed
 // on close. Needs the redis-server binary (apt package redis-server; .ci/run installs it).
 import { spawn } from 'node:child_process'
-import net, { type AddressInfo } from 'node:net'
+import { freePort } from '../mocks/server.ts'
 
 export interface RedisServer {
   url: string
@@ -9,15 +9,8 @@ export interface RedisServer {
   close(): Promise<void>
 }
 
-const START_TIMEOUT_MS = 10_000
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+const START_TIMEOUT_MS = 10_000
 
 /** `port`: a given one (to bring Redis back where a gateway expects it); a free one by default. */
 export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {

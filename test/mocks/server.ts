@@ -135,13 +135,18 @@ export async function startSilentServer(): Promise<{ httpsUrl: string; connectio
   }
 }
 
-/** A loopback URL where nothing listens: connecting is refused at once. */
-export async function refusedUrl(): Promise<string> {
+/** A loopback port nothing listens on right now (the kernel just handed it out). */
+export async function freePort(): Promise<number> {
   const server = http.createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   await new Promise<void>((resolve) => server.close(() => resolve()))
-  return `http://127.0.0.1:${port}`
+  return port
+}
+
+/** A loopback URL where nothing listens: connecting is refused at once. */
+export async function refusedUrl(): Promise<string> {
+  return `http://127.0.0.1:${await freePort()}`
 }
 
 /** Unref'd: a mock still sleeping through a scripted delay must not keep the test process alive. */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { validate } from 'dockerfile-utils'
 import { ENV_VARIABLES, PROVIDER_VARIABLE, BUILTIN_PROVIDERS, loadConfig } from '../../config.ts'
-import { freePort } from '../helpers/redis-server.ts'
+import { freePort } from '../mocks/server.ts'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))

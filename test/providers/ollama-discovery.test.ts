@@ -6,7 +6,9 @@ import { loadConfig, ConfigError } from '../../config.ts'
 import { startGateway } from '../helpers/gateway.ts'
 import { startOllamaMock } from '../mocks/ollama.ts'
 import { startOpenAIMock } from '../mocks/openai.ts'
-import { REMOTE_MODELS, closedUrl, eventually, modelIds, ollamaSetup, ollamaStatus } from './ollama-fixture.ts'
+import { REMOTE_MODELS, modelIds, ollamaSetup, ollamaStatus } from './ollama-fixture.ts'
+import { refusedUrl } from '../mocks/server.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 t.test('OLLAMA_HOST / OLLAMA_PORT / OLLAMA_BASE_URL forms', async (t) => {
   const local = (env: Record<string, string>) => loadConfig(env).ollama.localBaseUrl
@@ -66,7 +68,7 @@ t.test('/v1/models: local models, bare names of :latest, remote models, aliases 
 
 t.test('a missing local server: start-up goes on, live 1, remote models still served', async (t) => {
   const remote = await startOpenAIMock({ models: REMOTE_MODELS })
-  const gw = await startGateway({ PROVIDERS_DISABLED: 'gpt4all,pollinations', OLLAMA_BASE_URL: await closedUrl(), OLLAMA_REMOTE_BASE_URL: remote.baseUrl })
+  const gw = await startGateway({ PROVIDERS_DISABLED: 'gpt4all,pollinations', OLLAMA_BASE_URL: await refusedUrl(), OLLAMA_REMOTE_BASE_URL: remote.baseUrl })
   t.teardown(async () => { await gw.close(); await remote.close() })
   const status = await ollamaStatus(gw)
   t.equal(status.live, 1)
@@ -83,7 +85,7 @@ t.test('nothing reachable: live 0, and a hanging server does not hold start-up p
   const gw = await startGateway({
     PROVIDERS_DISABLED: 'gpt4all,pollinations',
     OLLAMA_BASE_URL: local.origin,
-    OLLAMA_REMOTE_BASE_URL: await closedUrl(),
+    OLLAMA_REMOTE_BASE_URL: await refusedUrl(),
     DISCOVERY_TIMEOUT_MS: '200',
   })
   t.teardown(async () => { await gw.close(); await local.close() })
@@ -116,12 +118,12 @@ t.test('OLLAMA_MODELS fixes the local catalog', async (t) => {
 t.test('catalogs are refreshed in the background', async (t) => {
   const { gw, local } = await ollamaSetup(t, { MODELS_REFRESH_MS: '50' })
   local.models = [...local.models, 'mistral:7b']
-  await eventually(async () => (await modelIds(gw)).includes('mistral:7b'))
+  await waitFor(async () => (await modelIds(gw)).includes('mistral:7b'), 'mistral:7b to be discovered')
   const data = await gw.client.chat.completions.create({ model: 'mistral:7b', messages: [{ role: 'user', content: 'hi' }] })
   t.equal(data.model, 'mistral:7b')
   // The server goes away: its models leave the catalog and live drops to 1.
   local.tagsFault = { fault: 'status', status: 500 }
-  await eventually(async () => (await ollamaStatus(gw)).live === 1)
+  await waitFor(async () => (await ollamaStatus(gw)).live === 1, 'live score 1')
   t.notOk((await modelIds(gw)).includes('mistral:7b'))
 })
 
@@ -130,7 +132,7 @@ t.test('live 0 puts Ollama after a reachable provider of its tier', async (t) =>
   peer.fallback = { content: 'Hello from the peer' }
   const gw = await startGateway({
     PROVIDERS_DISABLED: 'gpt4all,pollinations',
-    OLLAMA_BASE_URL: await closedUrl(),
+    OLLAMA_BASE_URL: await refusedUrl(),
     OLLAMA_REMOTE_BASE_URL: '',
     OLLAMA_MODELS: 'llama3.2',
     CUSTOM_PROVIDERS: 'peer', PEER_BASE_URL: peer.baseUrl, PROVIDER_PRIORITY_PEER: '4',

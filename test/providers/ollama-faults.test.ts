@@ -6,6 +6,7 @@ import { ollamaSetup } from './ollama-fixture.ts'
 import { MID_STREAM_ERROR } from '../mocks/ollama.ts'
 import type { OllamaStep } from '../mocks/ollama.ts'
 import { postJson, sseData } from '../helpers/gateway.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const ask = { model: 'llama3.2', messages: [{ role: 'user' as const, content: 'hi' }] }
 
@@ -127,12 +128,6 @@ t.test('embedding faults fall through too', async (t) => {
 })
 
 /** The mock marks a request aborted once the gateway closed it; that happens just after the client's response ends. */
-async function eventuallyAborted(request: { aborted: boolean }): Promise<boolean> {
-  const deadline = Date.now() + 3000
-  while (!request.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-  return request.aborted
-}
-
 t.test('stream: a silent local server hits the idle timeout (error event, no [DONE])', async (t) => {
   const { gw, local } = await ollamaSetup(t, { OLLAMA_TIMEOUT_IDLE_MS: '300' })
   local.script({ content: 'abcdefghij', pieces: 5, stallAfter: 2 })
@@ -140,7 +135,7 @@ t.test('stream: a silent local server hits the idle timeout (error event, no [DO
   const frames = await sseData(res)
   t.notOk(frames.includes('[DONE]'))
   t.match(JSON.parse(frames.at(-1)!).error, { code: 'upstream_timeout' })
-  t.ok(await eventuallyAborted(local.chatRequests()[0]), 'the stalled upstream request was closed')
+  await waitFor(() => local.chatRequests()[0].aborted, 'the stalled upstream request to be closed', 3000)
 
 })
 
@@ -152,5 +147,5 @@ t.test('stream: a client that leaves mid-stream frees the upstream at once', asy
   for await (const chunk of stream) {
     if (chunk.choices[0]?.delta?.content) break // the client has seen content and goes away
   }
-  t.ok(await eventuallyAborted(local.chatRequests()[0]), 'the gateway closed its upstream request when the client left')
+  await waitFor(() => local.chatRequests()[0].aborted, 'the gateway to close its upstream request when the client left', 3000)
 })

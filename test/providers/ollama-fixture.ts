@@ -4,7 +4,6 @@ import type { Test } from 'tap'
 import { startOllamaMock, type OllamaMock } from '../mocks/ollama.ts'
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai.ts'
 import { startGateway, type Gateway } from '../helpers/gateway.ts'
-import { startMockServer } from '../mocks/server.ts'
 
 export interface OllamaSetup {
   local: OllamaMock
@@ -42,15 +41,6 @@ export async function ollamaSetup(t: Test, env: Record<string, string> = {}): Pr
   return { local, remote, backup, gw }
 }
 
-/** Poll until `check` passes (bounded): discovery runs in the background. */
-export async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 export async function modelIds(gw: Gateway): Promise<string[]> {
   const list = await gw.client.models.list()
   return list.data.map((m) => m.id)
@@ -62,9 +52,3 @@ export async function ollamaStatus(gw: Gateway): Promise<any> {
   return body.providers.find((p) => p.name === 'ollama')
 }
 
-/** A loopback URL where nothing listens any more: connecting is refused at once. */
-export async function closedUrl(): Promise<string> {
-  const server = await startMockServer(() => undefined)
-  await server.close()
-  return server.origin
-}

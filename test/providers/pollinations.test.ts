@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { startPollinationsMock, rateLimited, insufficientBalance, queueFull402 } from '../mocks/pollinations.ts'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway, sseData } from '../helpers/gateway.ts'
+import { refusedUrl } from '../mocks/server.ts'
 
 async function setup(t: Test, env: Record<string, string> = {}) {
   const polli = await startPollinationsMock()
@@ -155,12 +156,7 @@ t.test('unreachable Pollinations (the usual case offline): start-up quiet, reque
   t.equal(loadConfig({}).providers.pollinations.baseUrl, 'https://text.pollinations.ai/openai', 'the default endpoint')
   t.ok(loadConfig({}).providers.pollinations.enabled, 'enabled by default')
   // A closed loopback port stands in for the unreachable default host: no test calls the internet.
-  const net = await import('node:net')
-  const probe = net.createServer()
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
-  const { port } = probe.address() as import('node:net').AddressInfo
-  await new Promise<void>((r) => probe.close(() => r()))
-  const gw = await startGateway({ PROVIDERS_DISABLED: 'ollama,gpt4all', LOG_LEVEL: 'debug', POLLINATIONS_BASE_URL: `http://127.0.0.1:${port}/openai` })
+  const gw = await startGateway({ PROVIDERS_DISABLED: 'ollama,gpt4all', LOG_LEVEL: 'debug', POLLINATIONS_BASE_URL: `${await refusedUrl()}/openai` })
   t.teardown(() => gw.close())
   const entry = await pollinationsStatus(gw.url)
   t.equal(entry.tier, 5)
