@@ -1,5 +1,8 @@
 // The per-request context handed to the router: an AbortSignal that fires when the client
 // goes away before its response is finished, the request's logger and id.
+// Not Fastify's own `request.signal`: it listens on the request's 'close', which does not fire
+// when the client hangs up while we still wait on the upstream (test/core/abort.test.ts and
+// test/resilience/abort.test.ts fail with it); the response's 'close' does.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestContext } from './router.ts'
 
