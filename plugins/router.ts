@@ -27,6 +27,21 @@ import { createRedactor } from './redact.ts'
 /** How many times one request may wait for a cooling provider before answering 429. */
 const MAX_COOLDOWN_WAITS = 2
 
+/** Why a candidate is passed over without a call: its breaker is open, or it cannot serve this request. */
+function skipError(entry: ProviderEntry, skipReason: (entry: ProviderEntry) => string | undefined): UpstreamError | undefined {
+  if (breakerState(entry.breaker) === 'open') return new UpstreamError('breaker_open', 'circuit breaker open')
+  const reason = skipReason(entry)
+  return reason ? new UpstreamError('unsupported', reason) : undefined
+}
+
+/** What a failed breaker call means: opossum's own refusals, or the adapter's fault. */
+function attemptFailure(thrown: unknown, signal: AbortSignal): UpstreamError {
+  const code = (thrown as { code?: string }).code
+  if (code === 'EOPENBREAKER') return new UpstreamError('breaker_open', 'circuit breaker open')
+  if (code === 'ETIMEDOUT') return new UpstreamError('timeout', 'breaker timeout (BREAKER_TIMEOUT_MS)')
+  return toUpstreamError(thrown, signal)
+}
+
 export interface RequestContext {
   signal: AbortSignal
   log: FastifyBaseLogger
@@ -131,12 +146,7 @@ export default fp(async function router(app: FastifyInstance) {
         const { entry } = candidate
         if (attempts >= resilience.maxAttempts) break
         firstTier ??= entry.tier
-        const skip = breakerState(entry.breaker) === 'open'
-          ? new UpstreamError('breaker_open', 'circuit breaker open')
-          : (() => {
-              const reason = skipReason(entry)
-              return reason ? new UpstreamError('unsupported', reason) : undefined
-            })()
+        const skip = skipError(entry, skipReason)
         if (skip) {
           failures.push({ provider: entry.name, tier: entry.tier, error: skip })
           continue
@@ -163,16 +173,10 @@ export default fp(async function router(app: FastifyInstance) {
             emitRouted('success', entry)
             return { value: settled.value, provider: entry.name, tier: entry.tier, attempts, attempt, entry, firstByteMs: settled.firstByteMs }
           } catch (thrown) {
-            const opossumCode = (thrown as { code?: string }).code
-            if (opossumCode === 'ETIMEDOUT') attempt.abort(new UpstreamError('timeout', 'breaker timeout (BREAKER_TIMEOUT_MS)'))
-            const err = opossumCode === 'EOPENBREAKER'
-              ? new UpstreamError('breaker_open', 'circuit breaker open')
-              : opossumCode === 'ETIMEDOUT'
-                ? new UpstreamError('timeout', 'breaker timeout (BREAKER_TIMEOUT_MS)')
-                : toUpstreamError(thrown, attempt.signal)
+            const err = attemptFailure(thrown, attempt.signal)
             // The breaker opened (or is half-open with its one trial out): no upstream call was made.
-            if (opossumCode === 'EOPENBREAKER') attempts--
-            attempt.abort(err) // frees the upstream socket if the adapter left it open
+            if (err.kind === 'breaker_open') attempts--
+            attempt.abort(err) // frees the upstream socket if the adapter left it open (a breaker timeout leaves the call running)
             attempt.release()
             app.events.emit('attempt', { requestId: rctx.requestId, provider: entry.name, tier: entry.tier, model: candidate.model, operation, stream, outcome: err.kind, latencyMs: attempt.elapsedMs(), firstByteMs: undefined })
             if (err.kind === 'aborted' || rctx.signal.aborted) {

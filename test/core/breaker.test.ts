@@ -89,3 +89,16 @@ t.test('client faults (400) do not count against the breaker', async (t) => {
   t.equal(await breakerState(gw.url, 'strict'), 'closed')
   t.equal(tier1.chatRequests().length, 4)
 })
+
+t.test('BREAKER_TIMEOUT_MS: a call past it falls back, and the hung upstream request is aborted', async (t) => {
+  const { startTwoTiers } = await import('../helpers/two-tiers.ts')
+  const { waitFor } = await import('../helpers/wait.ts')
+  // Every layered timeout far away: only the breaker's own timeout can end the hang.
+  const { gw, tier1 } = await startTwoTiers(t, { env: { BREAKER_TIMEOUT_MS: '300', TIMEOUT_TOTAL_MS: '600000', TIMEOUT_FIRST_BYTE_MS: '600000' } })
+  tier1.script({ fault: 'hang' })
+  const res = await postJson(`${gw.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(res.headers.get('x-tiergate-provider'), 'second')
+  const providers = await (await fetch(`${gw.url}/providers`)).json() as { providers: Array<{ name: string; health: { lastError: { message: string } } }> }
+  t.match(providers.providers.find((p) => p.name === 'first')!.health.lastError.message, /breaker timeout/)
+  await waitFor(() => tier1.chatRequests()[0].aborted, 'the hung upstream request to be aborted', 3000)
+})
