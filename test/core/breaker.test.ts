@@ -2,6 +2,8 @@
 // trial through when half-open, and closes again on success. Client faults do not count.
 import t from 'tap'
 import { startOpenAIMock } from '../mocks/openai.ts'
+import { startTwoTiers } from '../helpers/two-tiers.ts'
+import { waitFor } from '../helpers/wait.ts'
 import { startGateway, postJson } from '../helpers/gateway.ts'
 
 async function breakerState(url: string, name: string): Promise<string> {
@@ -19,59 +21,43 @@ async function waitForState(url: string, name: string, state: string, ms = 5000)
 }
 
 t.test('breaker: open → skipped → half-open → closed', async (t) => {
-  const tier1 = await startOpenAIMock({ models: ['m'] })
-  const tier2 = await startOpenAIMock({ models: ['m'] })
-  const gw = await startGateway({
-    CUSTOM_PROVIDERS: 'flaky,steady',
-    FLAKY_BASE_URL: tier1.baseUrl, PROVIDER_PRIORITY_FLAKY: '1',
-    STEADY_BASE_URL: tier2.baseUrl, PROVIDER_PRIORITY_STEADY: '2',
-    BREAKER_VOLUME_THRESHOLD: '2', BREAKER_ERROR_THRESHOLD_PERCENTAGE: '50', BREAKER_RESET_TIMEOUT_MS: '400',
-  })
-  t.teardown(async () => { await gw.close(); await tier1.close(); await tier2.close() })
+  const { gw, tier1 } = await startTwoTiers(t, { tier1Models: ['m'], tier2Models: ['m'], env: { BREAKER_VOLUME_THRESHOLD: '2', BREAKER_ERROR_THRESHOLD_PERCENTAGE: '50', BREAKER_RESET_TIMEOUT_MS: '400' } })
   const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }] }
 
   tier1.fallback = { fault: 'status', status: 500 }
   for (let i = 0; i < 2; i++) {
     const res = await postJson(`${gw.url}/v1/chat/completions`, body)
-    t.equal(res.headers.get('x-tiergate-provider'), 'steady')
+    t.equal(res.headers.get('x-tiergate-provider'), 'second')
   }
-  t.equal(await breakerState(gw.url, 'flaky'), 'open')
+  t.equal(await breakerState(gw.url, 'first'), 'open')
   const seenByFlaky = tier1.chatRequests().length
 
-  // While open, flaky is not called at all; the answer still comes, from tier 2, in one attempt.
+  // While open, first is not called at all; the answer still comes, from tier 2, in one attempt.
   const skipped = await postJson(`${gw.url}/v1/chat/completions`, body)
-  t.equal(skipped.headers.get('x-tiergate-provider'), 'steady')
+  t.equal(skipped.headers.get('x-tiergate-provider'), 'second')
   t.equal(skipped.headers.get('x-tiergate-attempts'), '1')
   t.equal(tier1.chatRequests().length, seenByFlaky)
 
   // After BREAKER_RESET_TIMEOUT_MS it is half-open: one trial goes through; success closes it.
-  await waitForState(gw.url, 'flaky', 'half_open')
+  await waitForState(gw.url, 'first', 'half_open')
   tier1.fallback = { content: 'recovered' }
   const trial = await postJson(`${gw.url}/v1/chat/completions`, body)
-  t.equal(trial.headers.get('x-tiergate-provider'), 'flaky')
+  t.equal(trial.headers.get('x-tiergate-provider'), 'first')
   t.equal(trial.json.choices[0].message.content, 'recovered')
-  t.equal(await breakerState(gw.url, 'flaky'), 'closed')
+  t.equal(await breakerState(gw.url, 'first'), 'closed')
 })
 
 t.test('breaker: a failed half-open trial opens it again', async (t) => {
-  const tier1 = await startOpenAIMock({ models: ['m'] })
-  const tier2 = await startOpenAIMock({ models: ['m'] })
-  const gw = await startGateway({
-    CUSTOM_PROVIDERS: 'flaky,steady',
-    FLAKY_BASE_URL: tier1.baseUrl, PROVIDER_PRIORITY_FLAKY: '1',
-    STEADY_BASE_URL: tier2.baseUrl, PROVIDER_PRIORITY_STEADY: '2',
-    BREAKER_VOLUME_THRESHOLD: '1', BREAKER_RESET_TIMEOUT_MS: '300',
-  })
-  t.teardown(async () => { await gw.close(); await tier1.close(); await tier2.close() })
+  const { gw, tier1 } = await startTwoTiers(t, { tier1Models: ['m'], tier2Models: ['m'], env: { BREAKER_VOLUME_THRESHOLD: '1', BREAKER_RESET_TIMEOUT_MS: '300' } })
   tier1.fallback = { fault: 'status', status: 503 }
   const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }] }
   await postJson(`${gw.url}/v1/chat/completions`, body)
-  t.equal(await breakerState(gw.url, 'flaky'), 'open')
-  await waitForState(gw.url, 'flaky', 'half_open')
+  t.equal(await breakerState(gw.url, 'first'), 'open')
+  await waitForState(gw.url, 'first', 'half_open')
   const res = await postJson(`${gw.url}/v1/chat/completions`, body)
-  t.equal(res.headers.get('x-tiergate-provider'), 'steady')
+  t.equal(res.headers.get('x-tiergate-provider'), 'second')
   t.equal(res.headers.get('x-tiergate-attempts'), '2')
-  t.equal(await breakerState(gw.url, 'flaky'), 'open')
+  t.equal(await breakerState(gw.url, 'first'), 'open')
 })
 
 t.test('client faults (400) do not count against the breaker', async (t) => {
@@ -91,8 +77,6 @@ t.test('client faults (400) do not count against the breaker', async (t) => {
 })
 
 t.test('BREAKER_TIMEOUT_MS: a call past it falls back, and the hung upstream request is aborted', async (t) => {
-  const { startTwoTiers } = await import('../helpers/two-tiers.ts')
-  const { waitFor } = await import('../helpers/wait.ts')
   // Every layered timeout far away: only the breaker's own timeout can end the hang.
   const { gw, tier1 } = await startTwoTiers(t, { env: { BREAKER_TIMEOUT_MS: '300', TIMEOUT_TOTAL_MS: '600000', TIMEOUT_FIRST_BYTE_MS: '600000' } })
   tier1.script({ fault: 'hang' })
