@@ -171,3 +171,38 @@ export interface Provider {
 export function isStream(result: ChatResult): result is AsyncIterable<ChatChunk> {
   return typeof (result as AsyncIterable<ChatChunk>)[Symbol.asyncIterator] === 'function'
 }
+
+/**
+ * Native passthrough (inbound dialects). When a client speaks a dialect that a provider speaks
+ * natively (Anthropic Messages → anthropic, OpenAI Responses → openai), the dialect route puts
+ * the client's own body here; an adapter of that dialect sends it upstream as it is (model
+ * replaced) instead of translating `messages`. Every other adapter ignores it. Whoever builds
+ * a new request from a ChatRequest (a resume continuation, a cache key) must drop it.
+ */
+export const NATIVE: unique symbol = Symbol('tiergate.native')
+export type NativeDialect = 'anthropic-messages' | 'openai-responses'
+export interface NativeRequest {
+  dialect: NativeDialect
+  body: Record<string, unknown>
+  /** Client headers worth forwarding to a native upstream (e.g. anthropic-version, anthropic-beta). */
+  headers: Record<string, string>
+}
+
+/**
+ * On a chunk (or completion) produced by a native passthrough: the upstream's own wire text
+ * for it (a whole SSE event, `event: …\ndata: …\n\n`, or the JSON body). A dialect encoder of
+ * the same dialect writes it as it is, so fields tiergate does not model survive byte for byte.
+ * Whoever changes the chunk must delete the key (as with RAW_JSON).
+ */
+export const NATIVE_WIRE: unique symbol = Symbol('tiergate.nativeWire')
+export interface NativeWire {
+  dialect: NativeDialect
+  /** SSE event text(s) for a chunk, or the JSON body text of a non-stream answer. */
+  text: string
+}
+
+/**
+ * A note the router attaches to a chunk (for example "resumed on groq via prefill"). Stream
+ * encoders write it as an SSE comment line (`: note`) before the chunk — invisible to clients.
+ */
+export const STREAM_NOTE: unique symbol = Symbol('tiergate.streamNote')
