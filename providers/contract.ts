@@ -33,6 +33,7 @@ export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; func
 
 /** An OpenAI chat request as received; unknown fields pass through untouched. */
 export interface ChatRequest {
+  [NATIVE]?: NativeRequest
   model: string
   messages: ChatMessage[]
   stream?: boolean
@@ -62,6 +63,7 @@ export interface Usage {
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call' | null
 
 export interface ChatCompletion {
+  [NATIVE_WIRE]?: NativeWire
   id: string
   object: 'chat.completion'
   created: number
@@ -93,6 +95,8 @@ export const RAW_JSON: unique symbol = Symbol('tiergate.rawJson')
 
 export interface ChatChunk {
   [RAW_JSON]?: string
+  [NATIVE_WIRE]?: NativeWire
+  [STREAM_NOTE]?: string
   id: string
   object: 'chat.completion.chunk'
   created: number
