@@ -20,6 +20,10 @@ export const DEFAULT_KEY_AUTH_COOLDOWN_MS = 3_600_000
 export const DEFAULT_MAX_COOLDOWN_WAIT_MS = 5_000
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 export const DEFAULT_SESSION_TTL_MS = 86_400_000
+/** Stored responses live as long as OpenAI keeps them (30 days). */
+export const DEFAULT_RESPONSES_TTL_MS = 2_592_000_000
+export const DEFAULT_RESPONSES_MAX_COUNT = 10_000
+export const DEFAULT_RESPONSES_MAX_BYTES = 64 * 1024 * 1024
 export const DEFAULT_UNKNOWN_PROVIDER_TIER = 10
 
 /** Seed 001's tier table: 1 = tried first. */
@@ -89,6 +93,9 @@ const ENV_SCHEMA = Type.Object({
   SESSION_TTL_MS: Int(DEFAULT_SESSION_TTL_MS, 1),
   SESSION_MAX_MESSAGES: Int(100, 1),
   SESSION_MAX_COUNT: Int(10_000, 1),
+  RESPONSES_TTL_MS: Int(DEFAULT_RESPONSES_TTL_MS, 1),
+  RESPONSES_MAX_COUNT: Int(DEFAULT_RESPONSES_MAX_COUNT, 1),
+  RESPONSES_MAX_BYTES: Int(DEFAULT_RESPONSES_MAX_BYTES, 1024),
 
   OPENROUTER_SITE_URL: OptStr(),
   OPENROUTER_APP_NAME: Str('tiergate'),
@@ -182,6 +189,8 @@ export interface Config {
   rateLimit: { max: number; window: string; windowMs: number }
   redisUrl: string | undefined
   sessions: { ttlMs: number; maxMessages: number; maxCount: number }
+  /** Stored responses (POST /v1/responses with `store`): TTL, and the memory store's bounds. */
+  responses: { ttlMs: number; maxCount: number; maxBytes: number }
   openrouter: { siteUrl: string | undefined; appName: string }
   anthropic: { version: string; defaultMaxTokens: number }
   ollama: { localBaseUrl: string; remoteBaseUrl: string | undefined; modelAliases: Map<string, string> }
@@ -390,6 +399,7 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     rateLimit: { max: env.RATE_LIMIT_MAX, window: env.RATE_LIMIT_WINDOW, windowMs: durationMs('RATE_LIMIT_WINDOW', env.RATE_LIMIT_WINDOW) },
     redisUrl: env.REDIS_URL,
     sessions: { ttlMs: env.SESSION_TTL_MS, maxMessages: env.SESSION_MAX_MESSAGES, maxCount: env.SESSION_MAX_COUNT },
+    responses: { ttlMs: env.RESPONSES_TTL_MS, maxCount: env.RESPONSES_MAX_COUNT, maxBytes: env.RESPONSES_MAX_BYTES },
     openrouter: { siteUrl: env.OPENROUTER_SITE_URL, appName: env.OPENROUTER_APP_NAME },
     anthropic: { version: env.ANTHROPIC_VERSION, defaultMaxTokens: env.ANTHROPIC_DEFAULT_MAX_TOKENS },
     ollama: { localBaseUrl: ollamaLocalBaseUrl(env), remoteBaseUrl: remote, modelAliases: ollamaAliases },
