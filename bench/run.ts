@@ -1,93 +1,128 @@
-// npm run bench — tiergate's pass-through overhead against a bare undici proxy, same run,
-// same upstream: autocannon at concurrency 50, non-stream and stream (20 chunks).
-// Prints req/s, p50/p99 latency and the ratio tiergate/bare for each.
-import { fork, type ChildProcess } from 'node:child_process'
-import autocannon from 'autocannon'
-import { once } from 'node:events'
+// npm run bench — what tiergate costs on top of a bare undici pass-through proxy, same run, same
+// upstream, and what each feature on the hot path costs on top of the plain path.
+//   1. Pass-through: autocannon at concurrency 50, non-stream and stream (20 chunks), bare and
+//      tiergate alternating over paired rounds: req/s, p50/p99, CPU µs per request of the server
+//      process (read from /proc: the steadiest figure on a shared 2-core machine) and RSS.
+//   2. +TTFB at concurrency 1: time to the first body byte, direct to the upstream, through the
+//      bare proxy and through tiergate.
+//   3. Features: one gateway per scenario (Anthropic Messages in, Responses in, a resumed stream,
+//      a cache hit, traces on, metrics off, sessions on), CPU µs per request next to the plain path.
+// Every server is its own process; the run is bounded and exits by itself.
+import { measure, type LoadResult } from './lib/load.ts'
+import { median, rssMb, startChild, startGateway, stop, type Server } from './lib/procs.ts'
+import { ttfbMs } from './lib/ttfb.ts'
+import { FEATURES, PLAIN_ENV, probe } from './lib/features.ts'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6)
 /** Bare and tiergate runs alternate: on a small shared machine one run's luck must not decide. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
-const here = new URL('.', import.meta.url).pathname
+const TTFB_REQUESTS = Number(process.env.BENCH_TTFB_REQUESTS ?? 2000)
+const FEATURE_DURATION_S = Number(process.env.BENCH_FEATURE_DURATION_S ?? 5)
+const ONLY = process.env.BENCH_ONLY // "passthrough" | "features"
 
-async function start(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(script, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-  const [message] = (await once(child, 'message')) as [{ port: number }]
-  return { child, port: message.port }
-}
+const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
 
-async function startGateway(upstreamOrigin: string): Promise<{ child: ChildProcess; port: number }> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000)
-  const child = fork(`${here}../server.ts`, {
-    env: {
-      ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
-      CUSTOM_PROVIDERS: 'bench', BENCH_BASE_URL: `${upstreamOrigin}/v1`, BENCH_MODELS: 'bench-model',
-      PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations', MODELS_REFRESH_MS: '0',
-      RATE_LIMIT_MAX: '1000000000',
-    },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
-  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)
-    if (ok) return { child, port }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error('gateway did not start')
-}
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a')
 
-const body = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
-
-async function load(port: number, stream: boolean, duration = DURATION_S) {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body(stream),
-    connections: CONNECTIONS,
-    duration,
-  })
-  const failures = result.errors + result.timeouts + result.non2xx
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, failures, total: result.requests.total }
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-/** The run with the median req/s, so its latencies belong to it. */
-const medianRun = <T extends { rps: number }>(runs: T[]) => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]
-const sum = <T>(runs: T[], key: keyof T) => runs.reduce((total, run) => total + Number(run[key]), 0)
-
-async function main() {
-  const upstream = await start(`${here}upstream.ts`, {})
+async function passThrough(upstream: Server, rows: string[], summary: string[]): Promise<void> {
   const origin = `http://127.0.0.1:${upstream.port}`
-  const bare = await start(`${here}bare-proxy.ts`, { UPSTREAM_ORIGIN: origin })
-  const gateway = await startGateway(origin)
-  const rows: string[] = []
+  const bare = await startChild('bare-proxy.ts', { UPSTREAM_ORIGIN: origin })
+  const gateway = await startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000' })
   try {
+    // Idle: after start-up and one request each (lazy parts loaded), before any load.
+    await fetch(`http://127.0.0.1:${gateway.port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody(false) })
+    await new Promise((r) => setTimeout(r, 1000))
+    const idle = { bare: rssMb(bare.pid), gateway: rssMb(gateway.pid) }
     for (const stream of [false, true]) {
-      const label = stream ? `stream (20 chunks)` : 'non-stream'
-      // Warm both (JIT, pools) before measuring.
-      await load(bare.port, stream, 2)
-      await load(gateway.port, stream, 2)
-      const bares: Awaited<ReturnType<typeof load>>[] = []
-      const gateways: Awaited<ReturnType<typeof load>>[] = []
+      const label = stream ? 'stream (20 chunks)' : 'non-stream'
+      const options = { body: chatBody(stream), connections: CONNECTIONS, durationS: DURATION_S }
+      await measure(bare, { ...options, durationS: 2 }) // warm-up: JIT, pools
+      await measure(gateway, { ...options, durationS: 2 })
+      const bares: LoadResult[] = []
+      const gateways: LoadResult[] = []
       for (let round = 0; round < ROUNDS; round++) {
-        bares.push(await load(bare.port, stream))
-        gateways.push(await load(gateway.port, stream))
+        bares.push(await measure(bare, options))
+        gateways.push(await measure(gateway, options))
       }
-      const ratios = gateways.map((g, i) => g.rps / bares[i].rps).sort((a, b) => a - b)
-      const b = medianRun(bares)
-      const g = medianRun(gateways)
-      rows.push(`| ${label} | bare undici proxy | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${sum(bares, 'failures')} |`)
-      rows.push(`| ${label} | tiergate | ${g.rps.toFixed(0)} | ${g.p50} | ${g.p99} | ${sum(gateways, 'failures')} |`)
-      rows.push(`| ${label} | **ratio tiergate/bare** (median of ${ROUNDS} paired rounds; range) | **${median(ratios).toFixed(2)}** (${ratios[0].toFixed(2)}–${ratios.at(-1)!.toFixed(2)}) | | | |`)
+      const cpuRatios = gateways.map((g, i) => g.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
+      const rpsRatios = gateways.map((g, i) => g.rps / bares[i].rps).sort((a, b) => a - b)
+      const row = (name: string, runs: LoadResult[]) =>
+        `| ${label} | ${name} | ${fmt(median(runs.map((r) => r.rps)))} | ${median(runs.map((r) => r.p50))} | ${median(runs.map((r) => r.p99))} | **${fmt(median(runs.map((r) => r.cpuUsPerRequest)))}** | ${runs.reduce((n, r) => n + r.failures, 0)} |`
+      rows.push(row('bare undici proxy', bares), row('tiergate', gateways))
+      rows.push(`| ${label} | **tiergate / bare** | ${fmt(median(rpsRatios), 2)} (${fmt(rpsRatios[0], 2)}–${fmt(rpsRatios.at(-1)!, 2)}) | | | **${fmt(median(cpuRatios), 2)}×** (${fmt(cpuRatios[0], 2)}–${fmt(cpuRatios.at(-1)!, 2)}) | |`)
+    }
+    const after = { bare: rssMb(bare.pid), gateway: rssMb(gateway.pid) }
+    summary.push(`| RSS idle → after the loads | ${fmt(idle.bare)} → ${fmt(after.bare)} MB | ${fmt(idle.gateway)} → ${fmt(after.gateway)} MB | after: ${fmt(after.gateway / after.bare, 2)}× |`)
+
+    for (const stream of [false, true]) {
+      const body = chatBody(stream)
+      const direct = await ttfbMs(origin, '/v1/chat/completions', body, TTFB_REQUESTS)
+      const viaBare = await ttfbMs(`http://127.0.0.1:${bare.port}`, '/v1/chat/completions', body, TTFB_REQUESTS)
+      const viaGateway = await ttfbMs(`http://127.0.0.1:${gateway.port}`, '/v1/chat/completions', body, TTFB_REQUESTS)
+      summary.push(`| TTFB at c=1, ${stream ? 'stream' : 'non-stream'} (median of ${TTFB_REQUESTS}; direct ${fmt(direct, 3)} ms) | +${fmt(viaBare - direct, 3)} ms | +${fmt(viaGateway - direct, 3)} ms | +${fmt(viaGateway - viaBare, 3)} ms over bare |`)
     }
   } finally {
-    for (const c of [gateway.child, bare.child, upstream.child]) c.kill()
+    await stop(gateway, bare)
   }
-  console.log(`\nconcurrency ${CONNECTIONS}, ${ROUNDS} rounds of ${DURATION_S} s per server and workload, node ${process.version}\n`)
-  console.log('| workload | server | req/s | p50 ms | p99 ms | errors |')
-  console.log('|---|---|---|---|---|---|')
-  for (const row of rows) console.log(row)
+}
+
+async function features(upstream: Server, rows: string[]): Promise<void> {
+  const origin = `http://127.0.0.1:${upstream.port}`
+  let plainCpu = NaN
+  for (const feature of FEATURES) {
+    const gateway = await startGateway({ ...PLAIN_ENV(origin), ...feature.env(origin) })
+    try {
+      const problem = await probe(gateway, feature)
+      if (problem) {
+        rows.push(`| ${feature.name} | not measured: ${problem} | | |`)
+        continue
+      }
+      const options = { path: feature.path, body: feature.body, headers: feature.headers, connections: CONNECTIONS }
+      await measure(gateway, { ...options, durationS: 2 })
+      const runs: LoadResult[] = []
+      for (let round = 0; round < ROUNDS; round++) runs.push(await measure(gateway, { ...options, durationS: FEATURE_DURATION_S }))
+      const cpu = median(runs.map((r) => r.cpuUsPerRequest))
+      if (feature.name.startsWith('plain')) plainCpu = cpu
+      const failures = runs.reduce((n, r) => n + r.failures, 0)
+      rows.push(`| ${feature.name} | ${fmt(cpu)} | ${feature.name.startsWith('plain') ? '—' : `${fmt(cpu - plainCpu)} (${fmt(cpu / plainCpu, 2)}×)`} | ${fmt(median(runs.map((r) => r.rps)))} req/s${failures ? `, ${failures} failed` : ''} |`)
+    } finally {
+      await stop(gateway)
+    }
+  }
+}
+
+async function main() {
+  const watchdog = setTimeout(() => {
+    console.error('bench: watchdog fired, the run took too long')
+    process.exit(1)
+  }, 30 * 60_000)
+  watchdog.unref()
+  const upstream = await startChild('upstream.ts')
+  const passRows: string[] = []
+  const summary: string[] = []
+  const featureRows: string[] = []
+  try {
+    if (ONLY !== 'features') await passThrough(upstream, passRows, summary)
+    if (ONLY !== 'passthrough') await features(upstream, featureRows)
+  } finally {
+    await stop(upstream)
+  }
+  console.log(`\nconcurrency ${CONNECTIONS}, ${ROUNDS} paired rounds of ${DURATION_S} s, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? ''} × ${(await import('node:os')).cpus().length}\n`)
+  if (passRows.length) {
+    console.log('| workload | server | req/s | p50 ms | p99 ms | CPU µs/req | errors |')
+    console.log('|---|---|---|---|---|---|---|')
+    for (const row of passRows) console.log(row)
+    console.log('\n| measure | bare undici proxy | tiergate | tiergate vs bare |')
+    console.log('|---|---|---|---|')
+    for (const row of summary) console.log(row)
+  }
+  if (featureRows.length) {
+    console.log(`\nFeatures on the stream path (20 chunks, c=${CONNECTIONS}, ${ROUNDS} rounds of ${FEATURE_DURATION_S} s, median):\n`)
+    console.log('| scenario | CPU µs/req | over the plain path | throughput |')
+    console.log('|---|---|---|---|')
+    for (const row of featureRows) console.log(row)
+  }
 }
 
 await main()
