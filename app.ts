@@ -18,6 +18,7 @@ import swagger from './plugins/swagger.ts'
 import metrics from './plugins/metrics.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import sessions from './plugins/sessions.ts'
+import pipeline from './plugins/pipeline.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -80,8 +81,9 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(auth)
   await app.register(rateLimit)
 
-  // Request stages: sessions.
+  // Request stages: sessions, then the pipeline every dialect route calls (app.chat).
   await app.register(sessions)
+  await app.register(pipeline)
 
   await app.register(openai)
   await app.register(groq)

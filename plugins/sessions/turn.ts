@@ -19,7 +19,8 @@ export interface SessionTurn {
   record(chunks: AsyncGenerator<ChatChunk>): AsyncGenerator<ChatChunk>
 }
 
-function sessionIdOf(request: FastifyRequest, body: ChatRequest): string | undefined {
+/** The session a request names: `session_id` in the body, else the `x-session-id` header. */
+export function sessionIdOf(request: Pick<FastifyRequest, 'headers'>, body: Record<string, unknown>): string | undefined {
   if (typeof body.session_id === 'string') return body.session_id
   const header = request.headers['x-session-id']
   if (header === undefined) return undefined
@@ -70,9 +71,13 @@ export async function beginSessionTurn(store: SessionStore, request: FastifyRequ
   const id = sessionIdOf(request, request.body as ChatRequest)
   // Most requests name no session: they pay for nothing here (no copy of the body).
   if (id === undefined) return undefined
-  const { session_id: _ignored, ...body } = request.body as ChatRequest
-  const owner = request.clientKeyId ?? ''
-  const log: FastifyBaseLogger = request.log
+  return beginTurn(store, request.body as ChatRequest, { sessionId: id, owner: request.clientKeyId ?? '', log: request.log })
+}
+
+/** The same stage without a Fastify request (the pipeline, plugins/pipeline.ts, calls this). */
+export async function beginTurn(store: SessionStore, request: ChatRequest, turn: { sessionId: string; owner: string; log: FastifyBaseLogger }): Promise<SessionTurn> {
+  const { sessionId: id, owner, log } = turn
+  const { session_id: _ignored, ...body } = request
 
   let session: Session | undefined
   try {

@@ -1,17 +1,21 @@
-// POST /v1/chat/completions — validate, hand to the router, write JSON or SSE.
+// POST /v1/chat/completions — decode (dialects/openai-chat) → app.chat (the pipeline:
+// session → cache → router) → encode as JSON or SSE.
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { ChatRequest } from '../../providers/contract.ts'
 import { ChatCompletionRequest, ChatCompletionResponse, errorResponses } from './schemas.ts'
 import { requestContext } from '../../plugins/request-context.ts'
-import { SSE_HEADERS, sseBody } from './sse.ts'
 import { createRedactor } from '../../plugins/redact.ts'
-import { beginSessionTurn } from '../../plugins/sessions/turn.ts'
+import { sessionIdOf } from '../../plugins/sessions/turn.ts'
+import { decodeChatRequest } from '../../dialects/openai-chat/request.ts'
+import { openAIChatEncoder } from '../../dialects/openai-chat/stream.ts'
+import { SSE_HEADERS, sseBody } from '../../dialects/sse-body.ts'
 
 export default async function chatCompletions(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const redact = createRedactor(app.config.secrets)
   app.post('/v1/chat/completions', {
+    config: { dialect: 'openai' },
     schema: {
       tags: ['OpenAI-compatible'],
       summary: 'Create a chat completion (streamed or not), with tiered fallback',
@@ -20,19 +24,17 @@ export default async function chatCompletions(fastify: FastifyInstance) {
       response: { 200: ChatCompletionResponse, ...errorResponses },
     },
   }, async (request, reply) => {
-    const session = await beginSessionTurn(app.sessions, request)
-    const body = session?.request ?? (request.body as ChatRequest)
-    const routed = await app.router.chat(body, requestContext(request, reply))
+    const body = request.body as ChatRequest
+    const sessionId = sessionIdOf(request, body)
+    const { request: chatRequest } = decodeChatRequest(body)
+    const routed = await app.chat(chatRequest, { ...requestContext(request, reply), sessionId, clientKeyId: request.clientKeyId, conversationId: sessionId })
     reply.header('x-tiergate-provider', routed.provider)
       .header('x-tiergate-tier', String(routed.tier))
       .header('x-tiergate-attempts', String(routed.attempts))
-    if (!routed.stream) {
-      await session?.complete(routed.value)
-      return routed.value
-    }
-    const chunks = session ? session.record(routed.value) : routed.value
+    if (routed.cache) reply.header('x-tiergate-cache', routed.cache)
+    if (!routed.stream) return routed.value
     reply.headers(SSE_HEADERS)
     // The response schema documents JSON answers; a stream bypasses serialization.
-    return reply.send(sseBody(chunks, routed.provider, redact) as never)
+    return reply.send(sseBody(routed.value, openAIChatEncoder(routed.provider), redact) as never)
   })
 }

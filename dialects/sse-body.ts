@@ -1,0 +1,135 @@
+// The SSE body of a committed stream, for every dialect: internal chunks in, the dialect's
+// frames out (its encoder decides the frames, its clean end and its error event). Shared by
+// dialects/openai-chat, dialects/anthropic-messages and dialects/openai-responses.
+//
+// What every dialect gets from here, the same way:
+// - a router note on a chunk (STREAM_NOTE, e.g. "resumed on groq") is an SSE comment before it;
+// - a failure after commit is the encoder's error event and NO clean end, so no client takes a
+//   cut answer for a complete one;
+// - frames ready in the same turn of the event loop leave as one write (an upstream TCP read
+//   often carries many events; a write apiece costs a syscall and a chunked-encoding frame),
+//   never held back waiting for the next one;
+// - backpressure: past SSE_HIGH_WATER_BYTES buffered, no more chunks are pulled from upstream;
+// - an optional keep-alive frame during long upstream silences (Anthropic's `ping`). The body
+//   only exists once the router has committed, so it never runs before commit.
+import { Readable } from 'node:stream'
+import { STREAM_NOTE, type ChatChunk } from '../providers/contract.ts'
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no', // nginx: do not buffer the stream
+}
+
+/** Past this many buffered bytes no more chunks are pulled from upstream (backpressure). */
+const SSE_HIGH_WATER_BYTES = 64 * 1024
+
+export interface SseEncoder {
+  /** The frames for one chunk; '' when the chunk shows nothing in this dialect. */
+  chunk(chunk: ChatChunk): string
+  /** The clean end (OpenAI: `data: [DONE]`; Anthropic: the last block stops, message_delta, message_stop). */
+  end(): string
+  /** The dialect's error event for a failure after commit. */
+  error(err: unknown): string
+  /** Written whenever the upstream has been silent this long. */
+  keepAlive?: { intervalMs: number; frame: string }
+}
+
+/** An SSE comment line: a note can never break out of it into an event. */
+export const sseComment = (note: string) => `: ${note.replace(/[\r\n]+/g, ' ')}\n\n`
+
+/** One pull loop feeds the stream directly (no generator per stage): per-chunk async steps were the largest cost in the stream benchmark. */
+export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string): Readable {
+  const iterator = chunks[Symbol.asyncIterator]()
+  let pending = ''
+  let flushScheduled = false
+  let pulling = false
+  let ended = false
+  let closed = false
+  let lastQueuedAt = performance.now()
+  let keepAliveTimer: NodeJS.Timeout | undefined
+
+  const body = new Readable({
+    highWaterMark: SSE_HIGH_WATER_BYTES,
+    read() {
+      if (!pulling && !ended) void pull()
+    },
+    destroy(err, callback) {
+      ended = true
+      clearTimeout(keepAliveTimer)
+      // The client left: end the upstream side too (its finally blocks abort the upstream request).
+      void iterator.return?.()?.catch(() => undefined)
+      callback(err)
+    },
+  })
+
+  function flush(): void {
+    flushScheduled = false
+    if (body.destroyed || closed) return
+    if (pending) {
+      body.push(pending)
+      pending = ''
+    }
+    if (ended) {
+      closed = true
+      body.push(null)
+    }
+  }
+
+  function queue(frame: string): void {
+    if (!frame) return
+    pending += frame
+    lastQueuedAt = performance.now()
+    if (!flushScheduled) {
+      flushScheduled = true
+      setImmediate(flush)
+    }
+  }
+
+  function finish(frame: string): void {
+    ended = true
+    clearTimeout(keepAliveTimer)
+    queue(frame)
+    if (!flushScheduled) {
+      flushScheduled = true
+      setImmediate(flush)
+    }
+  }
+
+  const keepAlive = encoder.keepAlive
+  if (keepAlive) {
+    const check = () => {
+      if (ended) return
+      const silentMs = performance.now() - lastQueuedAt
+      // Only while waiting on the upstream: a slow client needs no pings, it has data to read.
+      if (pulling && silentMs >= keepAlive.intervalMs) queue(keepAlive.frame)
+      keepAliveTimer = setTimeout(check, Math.max(1, keepAlive.intervalMs - (performance.now() - lastQueuedAt)))
+      keepAliveTimer.unref()
+    }
+    keepAliveTimer = setTimeout(check, keepAlive.intervalMs)
+    keepAliveTimer.unref()
+  }
+
+  async function pull(): Promise<void> {
+    pulling = true
+    try {
+      while (!ended) {
+        const next = await iterator.next()
+        if (next.done) {
+          finish(encoder.end())
+          break
+        }
+        const note = next.value[STREAM_NOTE]
+        if (note) queue(sseComment(note))
+        queue(encoder.chunk(next.value))
+        if (body.readableLength + pending.length >= SSE_HIGH_WATER_BYTES) break // the client is slower than the upstream
+      }
+    } catch (err) {
+      finish(redact(encoder.error(err)))
+    } finally {
+      pulling = false
+    }
+  }
+
+  return body
+}
