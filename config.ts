@@ -1,10 +1,21 @@
-// The one place that reads the environment. Every variable is declared in ENV_SCHEMA
-// (or, for per-provider families, in providerSettings below), validated once, and turned
-// into a typed Config. A bad value stops start-up with a message naming the variable.
-import { Type, type Static } from '@sinclair/typebox'
+// The one place that reads the environment. General variables are declared in ENV_SCHEMA
+// below; each provider declares its own (providers/settings.ts, collected from
+// providers/builtin.ts) and gets the `<NAME>_*` family from providerSettings(). Everything is
+// validated once into a typed Config; a bad value stops start-up with a message naming the
+// variable.
+//
+// Adding a global variable: a named default (units in the name) in DEFAULTS, one line in
+// ENV_SCHEMA's section, one field in Config and in loadConfig's return, plus .env.example and
+// the README table. Adding a provider variable: its declaration, not this file.
+import { Type, type Static, type TProperties } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { BUILTIN_DECLARATIONS } from './providers/builtin.ts'
+import { ConfigError, Int, Str, OptStr, list, httpUrl, parseAliases, type ProviderDeclaration, type RawEnv } from './providers/settings.ts'
 
-// Named defaults, units in the names (DESIGN convention 7).
+export { ConfigError, list }
+export { ollamaLocalBaseUrl } from './providers/ollama/settings.ts'
+
+// ── DEFAULTS: named, units in the names (DESIGN convention 7) ────────────────────────────
 export const DEFAULT_PORT = 8080
 export const DEFAULT_BODY_LIMIT_BYTES = 20 * 1024 * 1024 // a few base64 images fit
 export const DEFAULT_BREAKER_RESET_MS = 30_000
@@ -25,32 +36,32 @@ export const DEFAULT_RESPONSES_TTL_MS = 2_592_000_000
 export const DEFAULT_RESPONSES_MAX_COUNT = 10_000
 export const DEFAULT_RESPONSES_MAX_BYTES = 64 * 1024 * 1024
 export const DEFAULT_UNKNOWN_PROVIDER_TIER = 10
+// Fleet (issue 13): response cache, coalescing, affinity, traces.
+export const DEFAULT_CACHE_MAX_ENTRIES = 10_000
+export const DEFAULT_CACHE_MAX_BYTES = 64 * 1024 * 1024
+/** How long an instance waits for another instance's identical call (and that call's lock TTL). */
+export const DEFAULT_CACHE_LOCK_WAIT_MS = 5_000
+/** The longest provider prompt-cache lifetime (Anthropic's extended TTL, OpenAI's retention). */
+export const DEFAULT_AFFINITY_TTL_MS = 3_600_000
+
+// ── Providers: what their declarations say ───────────────────────────────────────────────
+type Declaration = (typeof BUILTIN_DECLARATIONS)[number]
+const DECLARATIONS: ReadonlyArray<ProviderDeclaration> = BUILTIN_DECLARATIONS as ReadonlyArray<ProviderDeclaration>
 
 /** Seed 001's tier table: 1 = tried first. */
-export const DEFAULT_PROVIDER_PRIORITIES: Record<string, number> = {
-  openai: 1,
-  anthropic: 1,
-  groq: 2,
-  openrouter: 2,
-  gemini: 3,
-  mistral: 3,
-  ollama: 4,
-  gpt4all: 4,
-  pollinations: 5,
-  g4f: 5,
-}
-
+export const DEFAULT_PROVIDER_PRIORITIES: Record<string, number> = Object.fromEntries(DECLARATIONS.map((d) => [d.name, d.tier]))
 /** Providers shipped with tiergate (custom ones come from CUSTOM_PROVIDERS). */
-export const BUILTIN_PROVIDERS = Object.keys(DEFAULT_PROVIDER_PRIORITIES)
+export const BUILTIN_PROVIDERS = DECLARATIONS.map((d) => d.name)
 /** Enabled without a key; PROVIDERS_DISABLED turns them off. */
-export const KEYLESS_PROVIDERS = new Set(['ollama', 'gpt4all', 'pollinations'])
+export const KEYLESS_PROVIDERS = new Set(DECLARATIONS.filter((d) => d.keyless).map((d) => d.name))
+/** Public defaults of each built-in provider's base URL (`<NAME>_BASE_URL` overrides). */
+export const DEFAULT_BASE_URLS: Record<string, string> = Object.fromEntries(
+  DECLARATIONS.filter((d) => d.baseUrl !== undefined).map((d) => [d.name, d.baseUrl as string]),
+)
 
-const Int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  Type.Integer({ default: def, minimum: min, maximum: max })
-const Str = (def: string) => Type.String({ default: def })
-const OptStr = () => Type.Optional(Type.String())
-
+// ── ENV_SCHEMA: the general variables, by concern ────────────────────────────────────────
 const ENV_SCHEMA = Type.Object({
+  // Server
   HOST: Str('127.0.0.1'),
   PORT: Int(DEFAULT_PORT, 0, 65535),
   LOG_LEVEL: Type.Union(
@@ -59,18 +70,21 @@ const ENV_SCHEMA = Type.Object({
   ),
   BODY_LIMIT_BYTES: Int(DEFAULT_BODY_LIMIT_BYTES, 1024),
 
+  // Breakers
   BREAKER_TIMEOUT_MS: Int(0, 0),
   BREAKER_ERROR_THRESHOLD_PERCENTAGE: Int(50, 1, 100),
   BREAKER_RESET_TIMEOUT_MS: Int(DEFAULT_BREAKER_RESET_MS, 1),
   BREAKER_VOLUME_THRESHOLD: Int(5, 0),
   BREAKER_ROLLING_WINDOW_MS: Int(DEFAULT_BREAKER_ROLLING_WINDOW_MS, 10),
 
+  // Routing and discovery
   MODEL_ALIASES: Str(''),
   PROVIDERS_DISABLED: Str(''),
   CUSTOM_PROVIDERS: Str(''),
   MODELS_REFRESH_MS: Int(DEFAULT_MODELS_REFRESH_MS, 0),
   DISCOVERY_TIMEOUT_MS: Int(DEFAULT_DISCOVERY_TIMEOUT_MS, 1),
 
+  // Resilience: attempts, retries, cooldowns, timeouts (per-provider overrides in the family)
   MAX_ATTEMPTS: Int(10, 1, 100),
   RETRY_SAME_PROVIDER: Int(0, 0, 10),
   RETRY_BASE_DELAY_MS: Int(200, 0),
@@ -84,12 +98,14 @@ const ENV_SCHEMA = Type.Object({
   TIMEOUT_TOTAL_MS: Int(DEFAULT_TIMEOUT_TOTAL_MS, 1),
   SHUTDOWN_GRACE_MS: Int(DEFAULT_SHUTDOWN_GRACE_MS, 0),
 
+  // Access control and shared state
   GATEWAY_API_KEYS: Str(''),
   CORS_ORIGINS: Str('*'),
   RATE_LIMIT_MAX: Int(100, 0),
   RATE_LIMIT_WINDOW: Str('1 minute'),
   REDIS_URL: OptStr(),
 
+  // Sessions and stored responses
   SESSION_TTL_MS: Int(DEFAULT_SESSION_TTL_MS, 1),
   SESSION_MAX_MESSAGES: Int(100, 1),
   SESSION_MAX_COUNT: Int(10_000, 1),
@@ -97,40 +113,31 @@ const ENV_SCHEMA = Type.Object({
   RESPONSES_MAX_COUNT: Int(DEFAULT_RESPONSES_MAX_COUNT, 1),
   RESPONSES_MAX_BYTES: Int(DEFAULT_RESPONSES_MAX_BYTES, 1024),
 
-  OPENROUTER_SITE_URL: OptStr(),
-  OPENROUTER_APP_NAME: Str('tiergate'),
-  ANTHROPIC_VERSION: Str('2023-06-01'),
-  ANTHROPIC_DEFAULT_MAX_TOKENS: Int(4096, 1),
-  OLLAMA_HOST: Str('localhost'),
-  OLLAMA_PORT: Int(11434, 1, 65535),
-  OLLAMA_BASE_URL: OptStr(),
-  OLLAMA_REMOTE_BASE_URL: Str('https://g4f.space/api/ollama/v1'),
-  OLLAMA_MODEL_ALIASES: Str(''),
-  POLLINATIONS_REFERRER: OptStr(),
-  G4F_MAIN_API_BASE: OptStr(),
-  G4F_GROQ_API_BASE: OptStr(),
-  G4F_GROK_API_BASE: OptStr(),
-  G4F_GEMINI_API_BASE: OptStr(),
-  G4F_NVIDIA_API_BASE: OptStr(),
+  // Fleet: response cache, coalescing, cache-warm affinity, proxies, traces
+  CACHE_TTL_MS: Int(0, 0),
+  CACHE_MAX_ENTRIES: Int(DEFAULT_CACHE_MAX_ENTRIES, 1),
+  CACHE_MAX_BYTES: Int(DEFAULT_CACHE_MAX_BYTES, 1024),
+  CACHE_NONDETERMINISTIC: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '0' }),
+  CACHE_LOCK_WAIT_MS: Int(DEFAULT_CACHE_LOCK_WAIT_MS, 0),
+  AFFINITY_TTL_MS: Int(DEFAULT_AFFINITY_TTL_MS, 0),
+  TRUST_PROXY: Str(''),
+  OTEL_EXPORTER_OTLP_ENDPOINT: OptStr(),
+  OTEL_EXPORTER_OTLP_HEADERS: Str(''),
+  OTEL_SERVICE_NAME: Str('tiergate'),
+  OTEL_CAPTURE_CONTENT: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '0' }),
+})
+
+/** The general schema plus every provider's own variables, validated in one pass. */
+const FULL_SCHEMA = Type.Object({
+  ...ENV_SCHEMA.properties,
+  ...Object.assign({}, ...DECLARATIONS.map((d) => d.env?.properties ?? {})) as TProperties,
 })
 type Env = Static<typeof ENV_SCHEMA>
 
 /** Every fixed variable name (per-provider families are described by PROVIDER_VARIABLE). */
-export const ENV_VARIABLES = Object.keys(ENV_SCHEMA.properties)
+export const ENV_VARIABLES = Object.keys(FULL_SCHEMA.properties)
 /** The per-provider variable families. */
 export const PROVIDER_VARIABLE = /^(?:PROVIDER_PRIORITY_([A-Z0-9_]+)|([A-Z0-9_]+?)_(?:API_KEY(?:_\d+)?|BASE_URL|MODELS|TIMEOUT_(?:CONNECT|FIRST_BYTE|IDLE|TOTAL)_MS))$/
-
-/** Public defaults of each built-in provider's base URL (`<NAME>_BASE_URL` overrides). */
-export const DEFAULT_BASE_URLS: Record<string, string> = {
-  openai: 'https://api.openai.com/v1',
-  anthropic: 'https://api.anthropic.com',
-  groq: 'https://api.groq.com/openai/v1',
-  openrouter: 'https://openrouter.ai/api/v1',
-  gemini: 'https://generativelanguage.googleapis.com/v1beta/openai',
-  mistral: 'https://api.mistral.ai/v1',
-  pollinations: 'https://text.pollinations.ai/openai',
-  gpt4all: 'http://localhost:4891/v1',
-}
 
 export interface Timeouts {
   connectMs: number
@@ -156,7 +163,13 @@ export interface ProviderSettings {
   timeouts: Timeouts
 }
 
-export interface Config {
+/** `app.config.<provider>`: what each declaration's `options` returns (anthropic, ollama, …). */
+type OptionsOf<D> = D extends { options?: (...args: never[]) => infer O } ? O : never
+export type ProviderOptions = {
+  [D in Declaration as [OptionsOf<D>] extends [undefined] ? never : D['name']]: OptionsOf<D>
+}
+
+export interface Config extends ProviderOptions {
   host: string
   port: number
   logLevel: string
@@ -191,41 +204,33 @@ export interface Config {
   sessions: { ttlMs: number; maxMessages: number; maxCount: number }
   /** Stored responses (POST /v1/responses with `store`): TTL, and the memory store's bounds. */
   responses: { ttlMs: number; maxCount: number; maxBytes: number }
-  openrouter: { siteUrl: string | undefined; appName: string }
-  anthropic: { version: string; defaultMaxTokens: number }
-  ollama: { localBaseUrl: string; remoteBaseUrl: string | undefined; modelAliases: Map<string, string> }
-  pollinations: { referrer: string | undefined }
-  g4f: { main?: string; groq?: string; grok?: string; gemini?: string; nvidia?: string }
+  /** Response cache (off when ttlMs is 0); the bounds apply to the memory store. */
+  cache: { ttlMs: number; maxEntries: number; maxBytes: number; nondeterministic: boolean; lockWaitMs: number }
+  /** Cache-warm routing: how long a conversation stays pinned to its provider and key (0 = off). */
+  affinity: { ttlMs: number }
+  /** Fastify's trustProxy: false (off), true, a hop count, or addresses/CIDRs. */
+  trustProxy: boolean | number | string[]
+  /** OpenTelemetry traces: off without an endpoint (a test may inject an exporter instead). */
+  telemetry: { endpoint: string | undefined; headers: Record<string, string>; serviceName: string; captureContent: boolean }
   /** Every configured credential, for redaction in logs and error messages. */
   secrets: string[]
 }
 
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`Invalid configuration: ${variable} ${problem}`)
-    this.name = 'ConfigError'
-  }
-}
-
-type RawEnv = Record<string, string | undefined>
-
-export const list = (value: string | undefined): string[] =>
-  (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-
-function parseFixedEnv(raw: RawEnv): Env {
+// ── Parsing ──────────────────────────────────────────────────────────────────────────────
+function parseFixedEnv(raw: RawEnv): Record<string, unknown> {
   // Only declared variables, and blanks treated as unset (a `FOO=` line in .env means "default").
   const picked: Record<string, unknown> = {}
-  for (const key of Object.keys(ENV_SCHEMA.properties)) {
+  for (const key of ENV_VARIABLES) {
     const value = raw[key]
     if (value !== undefined && value.trim() !== '') picked[key] = value.trim()
   }
-  const converted = Value.Convert(ENV_SCHEMA, Value.Default(ENV_SCHEMA, picked))
-  const firstError = Value.Errors(ENV_SCHEMA, converted).First()
+  const converted = Value.Convert(FULL_SCHEMA, Value.Default(FULL_SCHEMA, picked))
+  const firstError = Value.Errors(FULL_SCHEMA, converted).First()
   if (firstError) {
     const variable = firstError.path.replace(/^\//, '')
     throw new ConfigError(variable, `${firstError.message} (got ${JSON.stringify(raw[variable])})`)
   }
-  return converted as Env
+  return converted as Record<string, unknown>
 }
 
 function intVar(raw: RawEnv, name: string, fallback: number, min = 0): number {
@@ -235,20 +240,6 @@ function intVar(raw: RawEnv, name: string, fallback: number, min = 0): number {
     throw new ConfigError(name, `must be an integer >= ${min} (got ${JSON.stringify(value)})`)
   }
   return Number(value)
-}
-
-function httpUrl(raw: RawEnv, name: string, value: string | undefined): string | undefined {
-  if (value === undefined || value === '') return undefined
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ConfigError(name, `must be an http(s) URL (got ${JSON.stringify(raw[name] ?? value)})`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(name, `must be an http(s) URL (got ${JSON.stringify(value)})`)
-  }
-  return value.replace(/\/+$/, '')
 }
 
 /** `NAME_API_KEY=a,b` plus `NAME_API_KEY_1..N`, de-duplicated, order kept. */
@@ -262,25 +253,26 @@ function keyPool(raw: RawEnv, prefix: string): string[] {
   return [...new Set(keys)]
 }
 
-function providerSettings(raw: RawEnv, env: Env, name: string, disabled: Set<string>): ProviderSettings {
+/** The `<NAME>_*` family, for a built-in provider (with its declaration) or a custom one. */
+function providerSettings(raw: RawEnv, env: Env, name: string, declaration: ProviderDeclaration | undefined, options: unknown): ProviderSettings {
   const prefix = name.toUpperCase().replace(/[^A-Z0-9]/g, '_')
   const apiKeys = keyPool(raw, prefix)
   const modelsVar = raw[`${prefix}_MODELS`]?.trim()
-  const catchAll = modelsVar === '*' || (name === 'g4f' && !modelsVar)
+  const catchAll = modelsVar === '*' || (declaration?.catchAllByDefault === true && !modelsVar)
   const models = modelsVar && modelsVar !== '*' ? list(modelsVar) : undefined
-  const baseUrl = httpUrl(raw, `${prefix}_BASE_URL`, raw[`${prefix}_BASE_URL`]?.trim()) ?? DEFAULT_BASE_URLS[name]
-  const keyless = KEYLESS_PROVIDERS.has(name)
-  const hasEndpoint = name === 'g4f' ? Boolean(env.G4F_MAIN_API_BASE) : true
-  const enabled = !disabled.has(name) && hasEndpoint && (keyless || name === 'g4f' || apiKeys.length > 0)
+  const baseUrl = httpUrl(raw, `${prefix}_BASE_URL`, raw[`${prefix}_BASE_URL`]?.trim()) ?? declaration?.baseUrl
+  const on = declaration?.enabled
+    ? declaration.enabled(options, apiKeys)
+    : declaration?.keyless === true || apiKeys.length > 0
   const t = (suffix: string, global: number) => intVar(raw, `${prefix}_TIMEOUT_${suffix}`, global, 1)
   return {
     name,
-    tier: intVar(raw, `PROVIDER_PRIORITY_${prefix}`, DEFAULT_PROVIDER_PRIORITIES[name] ?? DEFAULT_UNKNOWN_PROVIDER_TIER, 1),
+    tier: intVar(raw, `PROVIDER_PRIORITY_${prefix}`, declaration?.tier ?? DEFAULT_UNKNOWN_PROVIDER_TIER, 1),
     apiKeys,
     baseUrl,
     models,
     catchAll,
-    enabled,
+    enabled: on,
     timeouts: {
       connectMs: t('CONNECT_MS', env.TIMEOUT_CONNECT_MS),
       firstByteMs: t('FIRST_BYTE_MS', env.TIMEOUT_FIRST_BYTE_MS),
@@ -303,63 +295,63 @@ function durationMs(variable: string, value: string): number {
   return Number(match[1]) * DURATION_UNITS_MS[key]
 }
 
-/** `alias=target|target,alias2=target` → alias → ordered targets. */
-function parseAliases(variable: string, value: string, separator: string): Map<string, string[]> {
-  const aliases = new Map<string, string[]>()
-  for (const entry of list(value)) {
-    const eq = entry.indexOf('=')
-    const alias = entry.slice(0, eq).trim()
-    const targets = entry.slice(eq + 1).split(separator).map((s) => s.trim()).filter(Boolean)
-    if (eq <= 0 || targets.length === 0) {
-      throw new ConfigError(variable, `entries must look like alias=target${separator}target (got ${JSON.stringify(entry)})`)
+/** TRUST_PROXY: empty/`false` = off, `true`, a hop count (`1`), or addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). */
+export function parseTrustProxy(value: string): boolean | number | string[] {
+  const v = value.trim().toLowerCase()
+  if (v === '' || v === 'false' || v === '0') return false
+  if (v === 'true') return true
+  if (/^\d+$/.test(v)) return Number(v)
+  const entries = list(value)
+  for (const entry of entries) {
+    if (!/^[0-9a-f.:]+(?:\/\d{1,3})?$/i.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
+      throw new ConfigError('TRUST_PROXY', `must be true, a hop count, or addresses/CIDRs (got ${JSON.stringify(value)})`)
     }
-    aliases.set(alias, targets)
   }
-  return aliases
+  return entries
 }
 
-/** Ollama's own OLLAMA_HOST is `host:port` or a URL; g4f's is a bare host. Accept all three. */
-export function ollamaLocalBaseUrl(env: Pick<Env, 'OLLAMA_HOST' | 'OLLAMA_PORT' | 'OLLAMA_BASE_URL'>): string {
-  if (env.OLLAMA_BASE_URL) return env.OLLAMA_BASE_URL.replace(/\/+$/, '').replace(/\/(v1|api)$/, '')
-  const host = env.OLLAMA_HOST.trim()
-  if (/^https?:\/\//.test(host)) return host.replace(/\/+$/, '')
-  const withPort = /^\[.*\]:\d+$|^[^:\[\]]+:\d+$/.test(host) ? host : `${host}:${env.OLLAMA_PORT}`
-  // 0.0.0.0 is where Ollama listens, not an address to connect to.
-  return `http://${withPort.replace(/^0\.0\.0\.0(?=:)/, '127.0.0.1')}`
+/** OTEL_EXPORTER_OTLP_HEADERS, the standard `k=v,k2=v2` form (values may be %-encoded). */
+function parseOtlpHeaders(value: string): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const pair of list(value)) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new ConfigError('OTEL_EXPORTER_OTLP_HEADERS', 'entries must look like key=value')
+    headers[pair.slice(0, eq).trim()] = decodeURIComponent(pair.slice(eq + 1).trim())
+  }
+  return headers
 }
 
-export function loadConfig(raw: RawEnv = process.env): Config {
-  const env = parseFixedEnv(raw)
-  const disabled = new Set(list(env.PROVIDERS_DISABLED).map((s) => s.toLowerCase()))
-  const customProviders = list(env.CUSTOM_PROVIDERS).map((s) => s.toLowerCase())
-  for (const name of customProviders) {
+function customProviderNames(raw: RawEnv, env: Env): string[] {
+  const names = list(env.CUSTOM_PROVIDERS).map((s) => s.toLowerCase())
+  for (const name of names) {
     if (!/^[a-z][a-z0-9_-]*$/.test(name)) throw new ConfigError('CUSTOM_PROVIDERS', `has an invalid name ${JSON.stringify(name)}`)
     if (BUILTIN_PROVIDERS.includes(name)) throw new ConfigError('CUSTOM_PROVIDERS', `names built-in provider ${JSON.stringify(name)}`)
     if (!raw[`${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_BASE_URL`]) {
       throw new ConfigError(`${name.toUpperCase()}_BASE_URL`, `is required for custom provider ${JSON.stringify(name)}`)
     }
   }
-  const g4f = {
-    main: httpUrl(raw, 'G4F_MAIN_API_BASE', env.G4F_MAIN_API_BASE),
-    groq: httpUrl(raw, 'G4F_GROQ_API_BASE', env.G4F_GROQ_API_BASE),
-    grok: httpUrl(raw, 'G4F_GROK_API_BASE', env.G4F_GROK_API_BASE),
-    gemini: httpUrl(raw, 'G4F_GEMINI_API_BASE', env.G4F_GEMINI_API_BASE),
-    nvidia: httpUrl(raw, 'G4F_NVIDIA_API_BASE', env.G4F_NVIDIA_API_BASE),
-  }
+  return names
+}
+
+export function loadConfig(raw: RawEnv = process.env): Config {
+  const all = parseFixedEnv(raw)
+  const env = all as Env
+  const disabled = new Set(list(env.PROVIDERS_DISABLED).map((s) => s.toLowerCase()))
+  const customProviders = customProviderNames(raw, env)
+
   const providers: Record<string, ProviderSettings> = {}
-  for (const name of [...BUILTIN_PROVIDERS, ...customProviders]) {
-    providers[name] = providerSettings(raw, env, name, disabled)
+  const providerOptions: Record<string, unknown> = {}
+  for (const declaration of DECLARATIONS) {
+    const options = declaration.options?.(all, raw)
+    if (declaration.options) providerOptions[declaration.name] = options
+    const settings = providerSettings(raw, env, declaration.name, declaration, options)
+    settings.enabled &&= !disabled.has(declaration.name)
+    providers[declaration.name] = settings
   }
   // Custom providers are keyless-capable: a local vLLM or LM Studio needs no key.
-  for (const name of customProviders) providers[name].enabled = !disabled.has(name)
-  if (httpUrl(raw, 'OLLAMA_BASE_URL', env.OLLAMA_BASE_URL) === undefined && raw.OLLAMA_BASE_URL?.trim()) {
-    throw new ConfigError('OLLAMA_BASE_URL', 'must be an http(s) URL')
+  for (const name of customProviders) {
+    providers[name] = { ...providerSettings(raw, env, name, undefined, undefined), enabled: !disabled.has(name) }
   }
-  const remote = raw.OLLAMA_REMOTE_BASE_URL !== undefined && raw.OLLAMA_REMOTE_BASE_URL.trim() === ''
-    ? undefined // explicitly empty: the remote path is off
-    : httpUrl(raw, 'OLLAMA_REMOTE_BASE_URL', env.OLLAMA_REMOTE_BASE_URL)
-  const ollamaAliases = new Map([['gpt-oss-120b', 'gpt-oss:120b'], ['gpt-oss-20b', 'gpt-oss:20b']])
-  for (const [alias, [target]] of parseAliases('OLLAMA_MODEL_ALIASES', env.OLLAMA_MODEL_ALIASES, '|')) ollamaAliases.set(alias, target)
 
   const gatewayApiKeys = list(env.GATEWAY_API_KEYS)
   const secrets = [
@@ -368,6 +360,7 @@ export function loadConfig(raw: RawEnv = process.env): Config {
   ].filter((s) => s.length >= 4)
 
   return {
+    ...(providerOptions as ProviderOptions),
     host: env.HOST,
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
@@ -400,11 +393,15 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     redisUrl: env.REDIS_URL,
     sessions: { ttlMs: env.SESSION_TTL_MS, maxMessages: env.SESSION_MAX_MESSAGES, maxCount: env.SESSION_MAX_COUNT },
     responses: { ttlMs: env.RESPONSES_TTL_MS, maxCount: env.RESPONSES_MAX_COUNT, maxBytes: env.RESPONSES_MAX_BYTES },
-    openrouter: { siteUrl: env.OPENROUTER_SITE_URL, appName: env.OPENROUTER_APP_NAME },
-    anthropic: { version: env.ANTHROPIC_VERSION, defaultMaxTokens: env.ANTHROPIC_DEFAULT_MAX_TOKENS },
-    ollama: { localBaseUrl: ollamaLocalBaseUrl(env), remoteBaseUrl: remote, modelAliases: ollamaAliases },
-    pollinations: { referrer: env.POLLINATIONS_REFERRER },
-    g4f,
+    cache: { ttlMs: env.CACHE_TTL_MS, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, nondeterministic: env.CACHE_NONDETERMINISTIC === '1', lockWaitMs: env.CACHE_LOCK_WAIT_MS },
+    affinity: { ttlMs: env.AFFINITY_TTL_MS },
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    telemetry: {
+      endpoint: httpUrl(raw, 'OTEL_EXPORTER_OTLP_ENDPOINT', env.OTEL_EXPORTER_OTLP_ENDPOINT),
+      headers: parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: env.OTEL_SERVICE_NAME,
+      captureContent: env.OTEL_CAPTURE_CONTENT === '1',
+    },
     secrets,
   }
 }

@@ -8,6 +8,35 @@ import type { UpstreamHttp } from './http.ts'
 import { OpenAICompatibleProvider } from './openai-compatible.ts'
 import { providerPlugin } from './plugin.ts'
 import { UpstreamError } from './upstream-error.ts'
+import { Type } from '@sinclair/typebox'
+import { declareProvider, httpUrl, OptStr } from './settings.ts'
+
+const G4F_BASE_VARIABLES = {
+  main: 'G4F_MAIN_API_BASE',
+  groq: 'G4F_GROQ_API_BASE',
+  grok: 'G4F_GROK_API_BASE',
+  gemini: 'G4F_GEMINI_API_BASE',
+  nvidia: 'G4F_NVIDIA_API_BASE',
+} as const
+
+/** Keyless-capable but needs its main endpoint; a catch-all unless G4F_MODELS lists models. */
+export const settings = declareProvider({
+  name: 'g4f',
+  tier: 5,
+  catchAllByDefault: true,
+  env: Type.Object({
+    G4F_MAIN_API_BASE: OptStr(),
+    G4F_GROQ_API_BASE: OptStr(),
+    G4F_GROK_API_BASE: OptStr(),
+    G4F_GEMINI_API_BASE: OptStr(),
+    G4F_NVIDIA_API_BASE: OptStr(),
+  }),
+  options: (env, raw): Partial<Record<G4FEndpoint, string>> => Object.fromEntries(
+    Object.entries(G4F_BASE_VARIABLES).map(([endpoint, variable]) => [endpoint, httpUrl(raw, variable, env[variable])]),
+  ),
+  enabled: (bases) => Boolean(bases.main),
+})
+
 
 export type G4FEndpoint = 'main' | 'groq' | 'grok' | 'gemini' | 'nvidia'
 

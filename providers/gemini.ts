@@ -1,6 +1,10 @@
 // Google Gemini through its OpenAI-compatible endpoint (…/v1beta/openai), Bearer auth.
 import { OpenAICompatibleProvider } from './openai-compatible.ts'
 import { providerPlugin } from './plugin.ts'
+import { declareProvider } from './settings.ts'
+
+export const settings = declareProvider({ name: 'gemini', tier: 3, baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai' })
+
 
 /** Gemini lists models as `models/gemini-2.5-flash`; clients ask for `gemini-2.5-flash`. */
 function geminiModelIds(body: unknown): string[] {

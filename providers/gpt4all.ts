@@ -10,6 +10,10 @@ import type { CallContext, ChatMessage, ChatRequest, ChatResult } from './contra
 import { OpenAICompatibleProvider } from './openai-compatible.ts'
 import { providerPlugin } from './plugin.ts'
 import { UpstreamError } from './upstream-error.ts'
+import { declareProvider } from './settings.ts'
+
+export const settings = declareProvider({ name: 'gpt4all', tier: 4, keyless: true, baseUrl: 'http://localhost:4891/v1' })
+
 
 /** GPT4All's server stops at 16 tokens when max_tokens is absent; OpenAI clients expect a whole answer. */
 export const DEFAULT_GPT4ALL_MAX_TOKENS = 4096

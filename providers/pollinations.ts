@@ -14,6 +14,18 @@ import { bearer, discoveryContext, openAIModelIds } from './openai-compatible.ts
 import { normalizeCompletion, openAIChunks } from './openai-sse.ts'
 import { providerPlugin } from './plugin.ts'
 import { UpstreamError } from './upstream-error.ts'
+import { Type } from '@sinclair/typebox'
+import { declareProvider, OptStr } from './settings.ts'
+
+export const settings = declareProvider({
+  name: 'pollinations',
+  tier: 5,
+  keyless: true,
+  baseUrl: 'https://text.pollinations.ai/openai',
+  env: Type.Object({ POLLINATIONS_REFERRER: OptStr() }),
+  options: (env) => ({ referrer: env.POLLINATIONS_REFERRER }),
+})
+
 
 export interface PollinationsLayout {
   legacy: boolean
