@@ -17,8 +17,10 @@ import cors from './plugins/cors.ts'
 import swagger from './plugins/swagger.ts'
 import metrics from './plugins/metrics.ts'
 import rateLimit from './plugins/rate-limit.ts'
+import secretGuard from './plugins/secret-guard.ts'
 import sessions from './plugins/sessions.ts'
 import pipeline from './plugins/pipeline.ts'
+import responseCache from './plugins/cache.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -28,6 +30,7 @@ import mistral from './providers/mistral.ts'
 import custom from './providers/custom.ts'
 import ollama from './providers/ollama/index.ts'
 import gpt4all from './providers/gpt4all.ts'
+import local from './providers/local/index.ts'
 import anthropic from './providers/anthropic/index.ts'
 import g4f from './providers/g4f.ts'
 import pollinations from './providers/pollinations.ts'
@@ -80,9 +83,12 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(metrics)
   await app.register(auth)
   await app.register(rateLimit)
+  // Secrets: masked in errors and scrubbed from answers (wraps app.router.chat, before sessions and cache see it).
+  await app.register(secretGuard)
 
   // Request stages: sessions, then the pipeline every dialect route calls (app.chat).
   await app.register(sessions)
+  await app.register(responseCache)
   await app.register(pipeline)
 
   await app.register(openai)
@@ -94,6 +100,7 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   // Seed providers (Ollama, GPT4All, Pollinations, Anthropic, G4F).
   await app.register(ollama)
   await app.register(gpt4all)
+  await app.register(local)
   await app.register(anthropic)
   await app.register(g4f)
   await app.register(pollinations)

@@ -10,7 +10,7 @@
 import { Type, type Static, type TProperties } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { BUILTIN_DECLARATIONS } from './providers/builtin.ts'
-import { ConfigError, Int, Str, OptStr, list, httpUrl, parseAliases, type ProviderDeclaration, type RawEnv } from './providers/settings.ts'
+import { ConfigError, Int, Str, OptStr, list, httpUrl, parseAliases, MAX_TIMER_MS, type ProviderDeclaration, type RawEnv } from './providers/settings.ts'
 
 export { ConfigError, list }
 export { ollamaLocalBaseUrl } from './providers/ollama/settings.ts'
@@ -31,6 +31,14 @@ export const DEFAULT_KEY_AUTH_COOLDOWN_MS = 3_600_000
 export const DEFAULT_MAX_COOLDOWN_WAIT_MS = 5_000
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 export const DEFAULT_SESSION_TTL_MS = 86_400_000
+// Hardening (issue 9 items 11–14).
+/** Time to receive a whole request (headers and body); never limits the response, so never a stream. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+/** Socket inactivity limit: above TIMEOUT_TOTAL_MS's default, so a slow JSON answer is never cut. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 660_000
+export const DEFAULT_AUTH_FAILURE_LIMIT = 30
+export const DEFAULT_REDIS_TIMEOUT_MS = 200
+export const DEFAULT_SESSION_MAX_BYTES = 1024 * 1024
 /** Stored responses live as long as OpenAI keeps them (30 days). */
 export const DEFAULT_RESPONSES_TTL_MS = 2_592_000_000
 export const DEFAULT_RESPONSES_MAX_COUNT = 10_000
@@ -69,6 +77,8 @@ const ENV_SCHEMA = Type.Object({
     { default: 'info' },
   ),
   BODY_LIMIT_BYTES: Int(DEFAULT_BODY_LIMIT_BYTES, 1024),
+  REQUEST_TIMEOUT_MS: Int(DEFAULT_REQUEST_TIMEOUT_MS, 0, MAX_TIMER_MS),
+  CONNECTION_TIMEOUT_MS: Int(DEFAULT_CONNECTION_TIMEOUT_MS, 0, MAX_TIMER_MS),
 
   // Breakers
   BREAKER_TIMEOUT_MS: Int(0, 0),
@@ -104,11 +114,14 @@ const ENV_SCHEMA = Type.Object({
   RATE_LIMIT_MAX: Int(100, 0),
   RATE_LIMIT_WINDOW: Str('1 minute'),
   REDIS_URL: OptStr(),
+  AUTH_FAILURE_LIMIT: Int(DEFAULT_AUTH_FAILURE_LIMIT, 0),
+  REDIS_TIMEOUT_MS: Int(DEFAULT_REDIS_TIMEOUT_MS, 1, MAX_TIMER_MS),
 
   // Sessions and stored responses
   SESSION_TTL_MS: Int(DEFAULT_SESSION_TTL_MS, 1),
   SESSION_MAX_MESSAGES: Int(100, 1),
   SESSION_MAX_COUNT: Int(10_000, 1),
+  SESSION_MAX_BYTES: Int(DEFAULT_SESSION_MAX_BYTES, 1024),
   RESPONSES_TTL_MS: Int(DEFAULT_RESPONSES_TTL_MS, 1),
   RESPONSES_MAX_COUNT: Int(DEFAULT_RESPONSES_MAX_COUNT, 1),
   RESPONSES_MAX_BYTES: Int(DEFAULT_RESPONSES_MAX_BYTES, 1024),
@@ -174,6 +187,8 @@ export interface Config extends ProviderOptions {
   port: number
   logLevel: string
   bodyLimitBytes: number
+  /** Server timeouts (server.ts): receiving a request, and socket inactivity; 0 = off. */
+  server: { requestTimeoutMs: number; connectionTimeoutMs: number }
   breaker: {
     timeoutMs: number
     errorThresholdPercentage: number
@@ -201,7 +216,11 @@ export interface Config extends ProviderOptions {
   /** `max` 0 turns rate limiting off. */
   rateLimit: { max: number; window: string; windowMs: number }
   redisUrl: string | undefined
-  sessions: { ttlMs: number; maxMessages: number; maxCount: number }
+  /** The deadline of every Redis command (and of connecting). */
+  redisTimeoutMs: number
+  /** Failed authentications per IP per minute before 429 (0 = unlimited). */
+  authFailureLimit: number
+  sessions: { ttlMs: number; maxMessages: number; maxCount: number; maxBytes: number }
   /** Stored responses (POST /v1/responses with `store`): TTL, and the memory store's bounds. */
   responses: { ttlMs: number; maxCount: number; maxBytes: number }
   /** Response cache (off when ttlMs is 0); the bounds apply to the memory store. */
@@ -230,7 +249,25 @@ function parseFixedEnv(raw: RawEnv): Record<string, unknown> {
     const variable = firstError.path.replace(/^\//, '')
     throw new ConfigError(variable, `${firstError.message} (got ${JSON.stringify(raw[variable])})`)
   }
+  for (const variable of ENV_VARIABLES) {
+    if (isTimerVariable(variable)) checkTimerMs(variable, (converted as Record<string, unknown>)[variable])
+  }
   return converted as Record<string, unknown>
+}
+
+/**
+ * Every `*_MS` variable is a timer delay (issue 9 item 17) — except `*_TTL_MS`, which are
+ * deadlines compared with the clock or sent to Redis as PX, never passed to setTimeout.
+ * Node's timers hold a signed 32-bit delay: a larger one fires after 1 ms, so it is refused.
+ */
+export function isTimerVariable(variable: string): boolean {
+  return variable.endsWith('_MS') && !variable.endsWith('_TTL_MS')
+}
+
+function checkTimerMs(variable: string, value: unknown): void {
+  if (typeof value === 'number' && value > MAX_TIMER_MS) {
+    throw new ConfigError(variable, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days: Node's timers cannot wait longer, a larger value would fire at once; got ${value})`)
+  }
 }
 
 function intVar(raw: RawEnv, name: string, fallback: number, min = 0): number {
@@ -239,6 +276,7 @@ function intVar(raw: RawEnv, name: string, fallback: number, min = 0): number {
   if (!/^-?\d+$/.test(value) || Number(value) < min) {
     throw new ConfigError(name, `must be an integer >= ${min} (got ${JSON.stringify(value)})`)
   }
+  if (isTimerVariable(name)) checkTimerMs(name, Number(value))
   return Number(value)
 }
 
@@ -292,7 +330,9 @@ function durationMs(variable: string, value: string): number {
   if (!match || Number(match[1]) <= 0) throw new ConfigError(variable, `must be a duration such as 60000, "30 s" or "1 minute" (got ${JSON.stringify(value)})`)
   const unit = (match[2] ?? 'ms').toLowerCase()
   const key = unit.startsWith('ms') || unit.startsWith('milli') ? 'ms' : unit[0]
-  return Number(match[1]) * DURATION_UNITS_MS[key]
+  const ms = Number(match[1]) * DURATION_UNITS_MS[key]
+  checkTimerMs(variable, ms) // the rate limiter's window is a timer too
+  return ms
 }
 
 /** TRUST_PROXY: empty/`false` = off, `true`, a hop count (`1`), or addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). */
@@ -365,6 +405,7 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    server: { requestTimeoutMs: env.REQUEST_TIMEOUT_MS, connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS },
     breaker: {
       timeoutMs: env.BREAKER_TIMEOUT_MS,
       errorThresholdPercentage: env.BREAKER_ERROR_THRESHOLD_PERCENTAGE,
@@ -391,7 +432,9 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     corsOrigins: list(env.CORS_ORIGINS),
     rateLimit: { max: env.RATE_LIMIT_MAX, window: env.RATE_LIMIT_WINDOW, windowMs: durationMs('RATE_LIMIT_WINDOW', env.RATE_LIMIT_WINDOW) },
     redisUrl: env.REDIS_URL,
-    sessions: { ttlMs: env.SESSION_TTL_MS, maxMessages: env.SESSION_MAX_MESSAGES, maxCount: env.SESSION_MAX_COUNT },
+    redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+    authFailureLimit: env.AUTH_FAILURE_LIMIT,
+    sessions: { ttlMs: env.SESSION_TTL_MS, maxMessages: env.SESSION_MAX_MESSAGES, maxCount: env.SESSION_MAX_COUNT, maxBytes: env.SESSION_MAX_BYTES },
     responses: { ttlMs: env.RESPONSES_TTL_MS, maxCount: env.RESPONSES_MAX_COUNT, maxBytes: env.RESPONSES_MAX_BYTES },
     cache: { ttlMs: env.CACHE_TTL_MS, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, nondeterministic: env.CACHE_NONDETERMINISTIC === '1', lockWaitMs: env.CACHE_LOCK_WAIT_MS },
     affinity: { ttlMs: env.AFFINITY_TTL_MS },

@@ -31,7 +31,8 @@ export type PipelineResult = RoutedChat & { cache?: CacheOutcome }
  * cache, or call `next` (the router) and fill the cache from what it returns.
  */
 export interface ResponseCacheStage {
-  chat(req: ChatRequest, ctx: PipelineContext, next: (req: ChatRequest) => Promise<RoutedChat>): Promise<PipelineResult>
+  /** `next` routes with `ctx` unless given another (the cache runs a shared call under its own AbortSignal). */
+  chat(req: ChatRequest, ctx: PipelineContext, next: (req: ChatRequest, ctx?: PipelineContext) => Promise<RoutedChat>): Promise<PipelineResult>
 }
 
 export type ChatPipeline = (req: ChatRequest, ctx: PipelineContext) => Promise<PipelineResult>
@@ -57,7 +58,7 @@ export default fp(async function pipeline(app: FastifyInstance) {
 
     // ── 2. cache (FLEET: `app.responseCache`, when registered) ──
     const routed: PipelineResult = app.hasDecorator('responseCache')
-      ? await (app as FastifyInstance & { responseCache: ResponseCacheStage }).responseCache.chat(request, ctx, (r) => route(r, ctx))
+      ? await (app as FastifyInstance & { responseCache: ResponseCacheStage }).responseCache.chat(request, ctx, (r, c) => route(r, c ?? ctx))
       : await route(request, ctx)
 
     // ── 3. router: done above (inside the cache stage on a miss) ──

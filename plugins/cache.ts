@@ -1,0 +1,187 @@
+// Decorates `app.responseCache`: the pipeline's cache stage (plugins/pipeline.ts calls `wrap`
+// around `app.router.chat`). Off unless CACHE_TTL_MS > 0. Exact-match cache of complete
+// answers (plugins/cache/key.ts says what "the same request" means), partitioned by gateway
+// key, in memory or in Redis (REDIS_URL: shared by every instance), with request coalescing
+// (plugins/coalesce.ts in one process, plugins/cache/lock.ts across instances).
+// Depends on `redis` (the client; may be undefined) and `events`; registers its metrics on
+// `app.metrics` when that plugin is registered.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { ChatChunk, ChatCompletion, ChatRequest } from '../providers/contract.ts'
+import type { RoutedChat } from './router.ts'
+import type { CacheOutcome, PipelineContext, PipelineResult, ResponseCacheStage } from './pipeline.ts'
+import { completionToChunks, fromArray } from './router/replay.ts'
+import { cacheDecision, cacheKey, clientBypass } from './cache/key.ts'
+import { MemoryCacheStore, RedisCacheStore, type CachedAnswer, type CacheStore } from './cache/store.ts'
+import { CompletionBuilder, isComplete, isUsageOnly } from './cache/answer.ts'
+import { lockOrAwait, type LockOutcome } from './cache/lock.ts'
+import { registerCacheMetrics, type CacheMetrics } from './cache/metrics.ts'
+import { Coalescer, type Flight, type FlightHead } from './coalesce.ts'
+import { OutageLog, redisTimeoutMs, withDeadline } from './state/redis-deadline.ts'
+
+export type CacheStatus = CacheOutcome
+
+/** The router's answer, plus what the cache did (undefined when the cache is off). */
+export type CachedChat = PipelineResult
+
+export type RouteChat = (req: ChatRequest, ctx?: PipelineContext) => Promise<RoutedChat>
+
+export interface ResponseCache extends ResponseCacheStage {
+  readonly enabled: boolean
+  readonly store: CacheStore | undefined
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    responseCache: ResponseCache
+  }
+}
+
+/** A stream the client asked without include_usage still gets its usage stored: it is asked for upstream and dropped here. */
+async function* withoutUsageChunk(chunks: AsyncGenerator<ChatChunk>): AsyncGenerator<ChatChunk> {
+  for await (const chunk of chunks) if (!isUsageOnly(chunk)) yield chunk
+}
+
+function replay(answer: CachedAnswer, req: ChatRequest, status: CacheStatus): CachedChat {
+  const routed = { provider: answer.provider, tier: answer.tier, attempts: 0, cache: status }
+  if (req.stream !== true) return { ...routed, stream: false, value: answer.completion }
+  return { ...routed, stream: true, value: fromArray(completionToChunks(answer.completion, req.stream_options?.include_usage === true)) }
+}
+
+export default fp(async function responseCache(app: FastifyInstance) {
+  const { cache: config } = app.config
+  const enabled = config.ttlMs > 0
+  const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis) : new MemoryCacheStore(config)
+  const timeoutMs = redisTimeoutMs(app.config)
+  const outage = new OutageLog(app.log, 'response cache')
+  const flights = new Coalescer()
+  const bypassing = new Set<string>()
+  const metrics: CacheMetrics | undefined = enabled && app.hasDecorator('metrics') ? registerCacheMetrics(app.metrics.registry, () => store!.stats(), flights) : undefined
+
+  /** Store and Redis calls never fail a request, and never hold it longer than REDIS_TIMEOUT_MS. */
+  async function safely<T>(op: () => Promise<T>, fallback: T): Promise<T> {
+    if (store?.kind !== 'redis') return op()
+    try {
+      const value = await withDeadline(op(), timeoutMs)
+      outage.ok()
+      return value
+    } catch (err) {
+      outage.failed(err)
+      return fallback
+    }
+  }
+
+  async function fill(key: string, completion: ChatCompletion, provider: string, tier: number): Promise<void> {
+    if (!isComplete(completion)) return
+    await safely(() => store!.set(key, { completion, provider, tier }, config.ttlMs), 0)
+  }
+
+  /** The leader's side: one upstream call (or a cross-instance wait) whose outcome every participant shares. */
+  async function lead(flight: Flight, flightKey: string, key: string, req: ChatRequest, rctx: PipelineContext, route: RouteChat): Promise<void> {
+    let lock: LockOutcome = { kind: 'alone' }
+    try {
+      if (app.redis) {
+        lock = await lockOrAwait(key, { redis: app.redis, store: store!, timeoutMs, waitMs: config.lockWaitMs, outage, signal: flight.controller.signal })
+        if (lock.kind === 'answered') {
+          flight.resolve({ provider: lock.answer.provider, tier: lock.answer.tier, attempts: 0, completion: lock.answer.completion, fromCache: true })
+          return
+        }
+      }
+      const upstream = req.stream === true ? { ...req, stream_options: { ...req.stream_options, include_usage: true } } : req
+      const routed = await route(upstream, { ...rctx, signal: flight.controller.signal })
+      const head = { provider: routed.provider, tier: routed.tier, attempts: routed.attempts }
+      if (!routed.stream) {
+        flight.resolve({ ...head, completion: routed.value })
+        await fill(key, routed.value, routed.provider, routed.tier)
+        return
+      }
+      flight.resolve(head)
+      const builder = new CompletionBuilder()
+      try {
+        for await (const chunk of routed.value) {
+          builder.add(chunk)
+          flight.push(chunk)
+        }
+      } catch (err) {
+        flight.fail(err) // a cut stream is never stored
+        return
+      }
+      flight.end()
+      await fill(key, builder.build(), routed.provider, routed.tier)
+    } catch (err) {
+      flight.reject(err)
+    } finally {
+      flights.finish(flightKey, flight)
+      if (lock.kind === 'owned') await lock.release()
+    }
+  }
+
+  /** Any participant's side: the shared answer, or — a follower whose leader failed — its own call. */
+  async function take(flight: Flight, req: ChatRequest, rctx: PipelineContext, route: RouteChat, leader: boolean): Promise<CachedChat> {
+    const leave = flight.join(rctx.signal)
+    let head: FlightHead
+    try {
+      head = await flight.head
+    } catch (err) {
+      leave()
+      if (leader || rctx.signal.aborted) throw err
+      metrics?.fellBack.inc()
+      return { ...(await route(req)), cache: 'miss' }
+    }
+    if (!leader) metrics?.coalesced.inc()
+    const status: CacheStatus = head.fromCache || (!leader && flight.ended) ? 'hit' : 'miss'
+    const routed = { provider: head.provider, tier: head.tier, attempts: head.attempts, cache: status }
+    if (head.completion) {
+      leave()
+      if (req.stream !== true) return { ...routed, stream: false, value: head.completion }
+      return { ...routed, stream: true, value: fromArray(completionToChunks(head.completion, req.stream_options?.include_usage === true)) }
+    }
+    const chunks = flight.subscribe(leave)
+    return { ...routed, stream: true, value: req.stream_options?.include_usage === true ? chunks : withoutUsageChunk(chunks) }
+  }
+
+  const cache: ResponseCache = {
+    enabled,
+    store,
+    async chat(req, rctx, route) {
+      if (!enabled) return route(req)
+      const decision = cacheDecision(req, bypassing.has(rctx.requestId), { ttlMs: config.ttlMs, nondeterministic: config.nondeterministic })
+      if (!decision.cacheable) {
+        metrics?.requests.inc({ result: 'bypass' })
+        return { ...(await route(req)), cache: 'bypass' }
+      }
+      const key = cacheKey(req, app.config.routing.aliases, rctx.clientKeyId)
+      const hit = await safely(() => store!.get(key), undefined)
+      if (hit) {
+        metrics?.requests.inc({ result: 'hit' })
+        return replay(hit, req, 'hit')
+      }
+      // A JSON and a streamed request for the same answer are separate flights (each leader
+      // calls upstream the way its client asked); they share the cache entry afterwards.
+      const flightKey = `${key}:${req.stream === true ? 'stream' : 'json'}`
+      const existing = flights.find(flightKey)
+      if (existing) {
+        const result = await take(existing, req, rctx, route, false)
+        metrics?.requests.inc({ result: result.cache === 'hit' ? 'hit' : 'miss' })
+        return result
+      }
+      metrics?.requests.inc({ result: 'miss' })
+      const flight = flights.start(flightKey)
+      const taken = take(flight, req, rctx, route, true)
+      void lead(flight, flightKey, key, req, rctx, route)
+      return taken
+    },
+  }
+  app.decorate('responseCache', cache)
+  // The pipeline hands the cache no request headers; the client's bypass directive is noted
+  // here by request id (only for the few requests that send one) and forgotten with the response.
+  if (enabled) {
+    app.addHook('onRequest', async (request) => {
+      if (clientBypass(request.headers)) bypassing.add(request.id)
+    })
+    app.addHook('onResponse', async (request) => {
+      bypassing.delete(request.id)
+    })
+  }
+  if (enabled) app.log.debug({ store: store!.kind, ttlMs: config.ttlMs }, 'response cache ready')
+}, { name: 'response-cache', dependencies: ['redis', 'events'] })
