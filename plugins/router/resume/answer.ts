@@ -1,0 +1,221 @@
+// One answer streamed to the client, possibly written by several legs (the first upstream,
+// then continuations on other candidates after a mid-stream failure). The router feeds each
+// leg's chunks to accept() and sends what comes out; on a failure it asks canResume(), builds
+// continuation(strategy) for the next candidate and calls startLeg() before feeding its chunks.
+//
+// What the client sees is one coherent stream: the first leg's id and created, no repeated and
+// no missing text (overlap.ts), tool calls whole (tool-calls.ts, unless STREAM_TOOL_CALLS=live),
+// one finish_reason, usage of what it received (usage.ts). Pure: no I/O, no timers.
+import type { ChatChunk, ChatRequest, ToolCall, Usage } from '../../../providers/contract.ts'
+import { OverlapCutter } from './overlap.ts'
+import { RepeatedCallFilter, ToolCallHolder, wholeFragment } from './tool-calls.ts'
+import { continuationRequest, type ResumeStrategy } from './continuation.ts'
+import { carryNote, chunkLike, hasToolFragments, isRoleOnly, restamp, type Stamp } from './chunks.ts'
+import { estimateCompletionTokens, estimatePromptTokens, usageOf } from './usage.ts'
+
+export type { ResumeStrategy } from './continuation.ts'
+export { ContinuationDiverged } from './overlap.ts'
+
+type Delta = ChatChunk['choices'][number]['delta']
+
+/** What one continuation leg needs to cut what the client already has. */
+interface LegFilters {
+  text: OverlapCutter
+  reasoning: OverlapCutter
+  calls: RepeatedCallFilter
+}
+
+export class ResumableAnswer {
+  readonly #original: ChatRequest
+  readonly #holdToolCalls: boolean
+  readonly #wantsUsage: boolean
+  #stamp: Stamp | undefined
+  /** 0 = the first leg; continuations count from 1. */
+  #leg = 0
+  #legModel = ''
+  /** The model named by the current leg's latest chunk (what finish() stamps). */
+  #lastModel = ''
+  #filters: LegFilters | undefined
+  readonly #holder = new ToolCallHolder()
+
+  // What the client has received.
+  #text = ''
+  #reasoning = ''
+  readonly #calls: ToolCall[] = []
+  #finishSent = false
+  /** Live tool calls: fragments went out and the call is not known complete (a cut would leave half a call). */
+  #liveCallOpen = false
+  /** n > 1: several choices interleave; resuming one of them is not supported. */
+  #multiChoice: boolean
+  #firstLegUsage: Usage | undefined
+
+  constructor(original: ChatRequest, options: { holdToolCalls: boolean }) {
+    this.#original = original
+    this.#holdToolCalls = options.holdToolCalls
+    this.#wantsUsage = original.stream_options?.include_usage === true
+    this.#multiChoice = (original.n ?? 1) > 1
+  }
+
+  /** Chunks of the current leg in, what to send the client now out. */
+  accept(chunk: ChatChunk): ChatChunk[] {
+    this.#stamp ??= { id: chunk.id, created: chunk.created }
+    if (chunk.model) this.#lastModel = chunk.model
+    if (this.#leg === 0 && chunk.usage) this.#firstLegUsage = chunk.usage
+    if (chunk.choices.some((c) => c.index !== 0)) this.#multiChoice = true
+    if (this.#multiChoice) return [this.#leg === 0 ? chunk : restamp(chunk, this.#stamp)]
+    if (this.#leg === 0 && this.#passesUnchanged(chunk)) {
+      this.#recordUnchanged(chunk)
+      return [chunk]
+    }
+    return carryNote(chunk, this.#rewrite(chunk))
+  }
+
+  /** The leg ended cleanly: release what is held (text being decided, tool calls being assembled). */
+  finish(): ChatChunk[] {
+    if (!this.#stamp) return []
+    const source: ChatChunk = { id: this.#stamp.id, object: 'chat.completion.chunk', created: this.#stamp.created, model: this.#lastModel, choices: [] }
+    return this.#emit(source, this.#flushText(), this.#holder.release(), undefined)
+  }
+
+  /** Can another candidate continue this answer now? */
+  canResume(): boolean {
+    return !this.#multiChoice && !this.#finishSent && !this.#liveCallOpen
+  }
+
+  /** The client already has its finish_reason: the answer is complete even if the leg's end was lost. */
+  finished(): boolean {
+    return this.#finishSent
+  }
+
+  /** The request that asks the next candidate to continue from what the client has. */
+  continuation(strategy: ResumeStrategy): ChatRequest {
+    return continuationRequest(this.#original, this.#text, strategy)
+  }
+
+  /** A new leg begins (after continuation() was sent to `model`): its chunks come next. */
+  startLeg(_strategy: ResumeStrategy, model: string): void {
+    this.#leg++
+    this.#legModel = model
+    this.#lastModel = model
+    this.#holder.discard() // a call cut half-way is written again by the continuation
+    this.#filters = {
+      text: new OverlapCutter(this.#text),
+      reasoning: new OverlapCutter(this.#reasoning),
+      calls: new RepeatedCallFilter([...this.#calls]),
+    }
+  }
+
+  /** What the client received (see usage.ts: exact for one leg, an estimate once resumed). */
+  usage(): Usage | undefined {
+    if (this.#leg === 0) return this.#firstLegUsage
+    const prompt = this.#firstLegUsage?.prompt_tokens ?? estimatePromptTokens(this.#original.messages)
+    return usageOf(prompt, estimateCompletionTokens({ text: this.#text, reasoning: this.#reasoning, toolCalls: this.#calls }))
+  }
+
+  /** The first leg's chunks go out as they came unless a tool call must be held or released. */
+  #passesUnchanged(chunk: ChatChunk): boolean {
+    const choice = chunk.choices[0]
+    if (!choice) return true
+    if (this.#finishSent && choice.finish_reason) return false
+    if (hasToolFragments(choice.delta) && this.#holdToolCalls) return false
+    return !(choice.finish_reason && this.#holder.holding())
+  }
+
+  #recordUnchanged(chunk: ChatChunk): void {
+    const choice = chunk.choices[0]
+    if (!choice) return
+    const { delta } = choice
+    if (typeof delta.content === 'string') this.#text += delta.content
+    if (typeof delta.reasoning_content === 'string') this.#reasoning += delta.reasoning_content
+    if (hasToolFragments(delta)) this.#liveCallOpen = true
+    if (choice.finish_reason) {
+      this.#finishSent = true
+      this.#liveCallOpen = false
+    }
+  }
+
+  #rewrite(chunk: ChatChunk): ChatChunk[] {
+    const choice = chunk.choices[0]
+    const delta: Delta = choice?.delta ?? {}
+    const continuing = this.#leg > 0
+    const { role, content, reasoning_content: reasoning, tool_calls: _fragments, ...rest } = delta
+    let text = ''
+    let thought = ''
+    if (typeof reasoning === 'string') thought = continuing ? this.#filters!.reasoning.push(reasoning) : reasoning
+    if (typeof content === 'string' && content.length > 0) {
+      // Reasoning comes before the answer: whatever of it is still being decided goes first.
+      if (continuing) thought += this.#filters!.reasoning.flush()
+      text = continuing ? this.#filters!.text.push(content) : content
+    }
+    const complete: ToolCall[] = []
+    if (hasToolFragments(delta)) {
+      if (continuing) {
+        const flushed = this.#flushText()
+        text += flushed.text
+        thought += flushed.thought
+      }
+      complete.push(...this.#holder.add(delta.tool_calls))
+    }
+    let finish = choice?.finish_reason ?? null
+    if (finish) {
+      const flushed = this.#flushText()
+      text += flushed.text
+      thought += flushed.thought
+      complete.push(...this.#holder.release())
+    }
+    if (this.#finishSent) finish = null // exactly one finish_reason reaches the client
+    const out = this.#emit(chunk, { text, thought }, complete, finish ?? undefined, continuing ? undefined : role, rest)
+    return this.#withUsage(chunk, out)
+  }
+
+  #flushText(): { text: string; thought: string } {
+    if (!this.#filters) return { text: '', thought: '' }
+    const thought = this.#filters.reasoning.flush()
+    return { text: this.#filters.text.flush(), thought }
+  }
+
+  /** Builds the client chunks for one step, in the order a client expects: text, calls, finish. */
+  #emit(source: ChatChunk, parts: { text: string; thought: string }, complete: ToolCall[], finish: ChatChunk['choices'][number]['finish_reason'] | undefined, role?: Delta['role'], extra: Partial<Delta> = {}): ChatChunk[] {
+    const stamp = this.#stamp!
+    const model = source.model || this.#legModel
+    const usage = this.#wantsUsage ? null : undefined
+    const out: ChatChunk[] = []
+    const delta: Delta = { ...extra }
+    if (role) delta.role = role
+    if (parts.thought) delta.reasoning_content = parts.thought
+    if (parts.text) delta.content = parts.text
+    // The first leg's own role chunk (role, empty content) still goes out: it starts the stream.
+    if (Object.keys(delta).length > 0 && (role || !isRoleOnly(delta))) {
+      if (role && delta.content === undefined && source.choices[0]?.delta.content === '') delta.content = ''
+      out.push(chunkLike(source, stamp, model, { delta, finish: null }, usage))
+    }
+    this.#text += parts.text
+    this.#reasoning += parts.thought
+    for (const call of complete) {
+      if (this.#filters?.calls.isRepeat(call)) continue
+      out.push(chunkLike(source, stamp, model, { delta: { tool_calls: [wholeFragment(call, this.#calls.length)] }, finish: null }, usage))
+      this.#calls.push(call)
+    }
+    if (finish) {
+      // A continuation that only repeated the calls says `stop`; the client's answer is calls.
+      const reason = finish === 'stop' && this.#calls.length > 0 ? 'tool_calls' : finish
+      out.push(chunkLike(source, stamp, model, { delta: {}, finish: reason }, usage))
+      this.#finishSent = true
+    }
+    return out
+  }
+
+  /** Usage on a chunk: the first leg's passes as it came; once resumed it is what the client received. */
+  #withUsage(source: ChatChunk, out: ChatChunk[]): ChatChunk[] {
+    if (!source.usage) return out
+    if (this.#leg > 0 && !this.#wantsUsage) return out // asked for by the gateway, not by the client
+    const usage = this.#leg === 0 ? source.usage : this.usage()!
+    const last = out.at(-1)
+    if (last && last.choices.length > 0 && last.choices[0].finish_reason) {
+      last.usage = usage
+      return out
+    }
+    out.push(chunkLike(source, this.#stamp!, source.model || this.#legModel, undefined, usage))
+    return out
+  }
+}
