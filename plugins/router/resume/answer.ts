@@ -6,6 +6,18 @@
 // What the client sees is one coherent stream: the first leg's id and created, no repeated and
 // no missing text (overlap.ts), tool calls whole (tool-calls.ts, unless STREAM_TOOL_CALLS=live),
 // one finish_reason, usage of what it received (usage.ts). Pure: no I/O, no timers.
+//
+// Driving it (for the router):
+//   const answer = new ResumableAnswer(req, { holdToolCalls: STREAM_TOOL_CALLS !== 'live' })
+//   for each chunk of leg 1: yield* answer.accept(chunk)       (the first chunk included)
+//   leg ends cleanly:        yield* answer.finish()
+//   leg fails:  answer.finished() → the client has its finish_reason: end cleanly, no resume;
+//               answer.canResume() → send answer.continuation(strategy) (model set by the
+//               router) to the next candidate, then answer.startLeg(strategy, model) and feed
+//               its chunks to accept() the same way; else end with the error as today.
+//   accept() may throw ContinuationDiverged (a start-over that stopped matching what the
+//   client has): treat it as that leg's failure (a malformed stream), canResume() stays true.
+//   answer.usage() is what the client received, for the `usage` event.
 import type { ChatChunk, ChatRequest, ToolCall, Usage } from '../../../providers/contract.ts'
 import { OverlapCutter } from './overlap.ts'
 import { RepeatedCallFilter, ToolCallHolder, wholeFragment } from './tool-calls.ts'
