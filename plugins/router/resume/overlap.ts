@@ -6,6 +6,7 @@
 //
 // Pure and synchronous: text in, text out. Nothing is ever lost: what is held is either cut
 // (because the client has it already) or released.
+import { UpstreamError } from '../../../providers/upstream-error.ts'
 
 /**
  * At most this many characters are held back to decide. A repeat of the last words is looked
@@ -19,11 +20,13 @@ export const MIN_REPEAT_CHARS = 3
 const WHITESPACE = /\s/
 const WORD = /[\p{L}\p{N}_]/u
 
-/** Thrown when a start-over stops matching before it reached the end of the delivered text. */
-export class ContinuationDiverged extends Error {
+/**
+ * Thrown when a start-over stops matching before it reached the end of the delivered text:
+ * that leg cannot continue this answer (a malformed stream for the router: try the next one).
+ */
+export class ContinuationDiverged extends UpstreamError {
   constructor() {
-    super('the continuation started over and then diverged from the text already delivered')
-    this.name = 'ContinuationDiverged'
+    super('malformed', 'the continuation started over and then diverged from the text already delivered')
   }
 }
 
