@@ -243,6 +243,13 @@ function parseFixedEnv(raw: RawEnv): Record<string, unknown> {
     const value = raw[key]
     if (value !== undefined && value.trim() !== '') picked[key] = value.trim()
   }
+  // TypeBox's Convert reads "3e9" as the integer 3: an integer variable takes digits only.
+  for (const [key, value] of Object.entries(picked)) {
+    const schema = FULL_SCHEMA.properties[key] as { type?: string }
+    if (schema.type === 'integer' && !/^-?\d+$/.test(String(value))) {
+      throw new ConfigError(key, `must be an integer written in digits (got ${JSON.stringify(value)})`)
+    }
+  }
   const converted = Value.Convert(FULL_SCHEMA, Value.Default(FULL_SCHEMA, picked))
   const firstError = Value.Errors(FULL_SCHEMA, converted).First()
   if (firstError) {
