@@ -80,7 +80,10 @@ t.test('a start-over that diverges after the probe throws (the answer would be i
   const delivered = 'x'.repeat(MAX_PROBE_CHARS + 50)
   const cutter = new OverlapCutter(delivered)
   cutter.push('x'.repeat(MAX_PROBE_CHARS + 10))
-  t.throws(() => cutter.push('yyy'), ContinuationDiverged)
+  let thrown: unknown
+  try { cutter.push('yyy') } catch (err) { thrown = err }
+  t.ok(thrown instanceof ContinuationDiverged, 'throws ContinuationDiverged')
+  t.equal((thrown as ContinuationDiverged).kind, 'malformed', 'a malformed stream for the router')
 })
 
 t.test('a continuation is held only until it cannot be a repeat', async (t) => {
