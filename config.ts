@@ -245,7 +245,7 @@ function parseFixedEnv(raw: RawEnv): Record<string, unknown> {
   }
   // TypeBox's Convert reads "3e9" as the integer 3: an integer variable takes digits only.
   for (const [key, value] of Object.entries(picked)) {
-    const schema = FULL_SCHEMA.properties[key] as { type?: string }
+    const schema = (FULL_SCHEMA.properties as Record<string, { type?: string }>)[key]
     if (schema.type === 'integer' && !/^-?\d+$/.test(String(value))) {
       throw new ConfigError(key, `must be an integer written in digits (got ${JSON.stringify(value)})`)
     }
