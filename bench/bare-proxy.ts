@@ -4,13 +4,15 @@ import http from 'node:http'
 import { Pool } from 'undici'
 import type { AddressInfo } from 'node:net'
 
-const upstream = new Pool(process.env.UPSTREAM_ORIGIN!, { connections: 256, keepAliveTimeout: 60_000 })
+const upstream = new Pool(process.env.UPSTREAM_ORIGIN!, { connections: 2_048, keepAliveTimeout: 60_000 })
+/** Benchmarks of slow upstreams put their script in a path prefix (bench/upstream.ts). */
+const prefix = process.env.UPSTREAM_PATH_PREFIX ?? ''
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = []
   req.on('data', (c) => chunks.push(c))
   req.on('end', async () => {
     try {
-      const answer = await upstream.request({ path: req.url!, method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+      const answer = await upstream.request({ path: prefix + req.url!, method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
       res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type']) })
       for await (const chunk of answer.body) res.write(chunk)
       res.end()
