@@ -16,6 +16,35 @@ const LISTEN_BACKLOG = 4096
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/
 
+/** Node's own limit on receiving the headers; it may not exceed the whole request's. */
+const NODE_HEADERS_TIMEOUT_MS = 60_000
+/** How often Node checks the request timeouts: a quarter of the limit, within these bounds. */
+const MIN_TIMEOUT_CHECK_INTERVAL_MS = 100
+const MAX_TIMEOUT_CHECK_INTERVAL_MS = 30_000
+/** Session ids are accepted up to 200 characters (plugins/sessions/turn.ts): the router must match them in /sessions/:id. */
+const MAX_PATH_PARAM_CHARS = 200
+
+/**
+ * Node's HTTP server options for the request timeout (issue 9 item 11). `requestTimeout` is
+ * the time to receive the whole request — headers and body — and never limits the response,
+ * so a long stream is never cut by it; a client that sends headers and then nothing is.
+ */
+export function httpServerOptions(requestTimeoutMs: number) {
+  if (requestTimeoutMs === 0) return { requestTimeout: 0 }
+  return {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(NODE_HEADERS_TIMEOUT_MS, requestTimeoutMs),
+    connectionsCheckingInterval: Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.max(MIN_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(requestTimeoutMs / 4))),
+  }
+}
+
+/** Whether the client is still sending a body this request declared. */
+function bodyStillArriving(raw: { complete: boolean; headers: Record<string, string | string[] | undefined> }): boolean {
+  const length = raw.headers['content-length']
+  const declared = (length !== undefined && length !== '0') || raw.headers['transfer-encoding'] !== undefined
+  return declared && !raw.complete
+}
+
 export interface ServerOptions {
   /** Where logs go (tests capture them); stdout by default. */
   logStream?: DestinationStream
@@ -26,6 +55,11 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
   const fastify = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
+    http: httpServerOptions(config.server.requestTimeoutMs),
+    requestTimeout: config.server.requestTimeoutMs,
+    // Socket inactivity: a connection that sends and receives nothing this long is closed.
+    connectionTimeout: config.server.connectionTimeoutMs,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
     // A caller's own x-request-id is kept (tracing across services), if it is sane.
     genReqId: (req) => {
       const given = req.headers['x-request-id']
@@ -39,6 +73,13 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
   // with the last in-flight response instead of waiting out keep-alive or the grace period.
   fastify.addHook('onResponse', async () => {
     if (!fastify.server.listening) setImmediate(() => fastify.server.closeIdleConnections())
+  })
+  // Refused before its body arrived (401, 413, 429…): Node would keep the connection to read
+  // the rest, and a client that never sends it held a file descriptor forever (19,980 such
+  // connections exhausted them). Answer and close: `connection: close` makes Node end the socket.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode >= 400 && bodyStillArriving(request.raw)) reply.header('connection', 'close')
+    return payload
   })
   await fastify.register(app, { config })
   return fastify as unknown as FastifyInstance

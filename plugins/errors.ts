@@ -63,6 +63,12 @@ export const sessionStoreUnavailable = () =>
 /** Status → OpenAI error type, for upstream client faults relayed as they are. */
 export function typeForStatus(status: number): OpenAIErrorType {
   if (status === 401) return 'authentication_error'
+/** Credentials in the query string end up in logs and proxies: refused, as the OpenAI API does. */
+export const credentialsInQuery = (param: string) =>
+  new GatewayError(401, 'authentication_error', 'api_key_in_query', `Credentials are not accepted in the query string (\`${param}\`): send the key in a header, Authorization: Bearer <key> (or x-api-key).`, param)
+/** Too many failed authentications from one IP (AUTH_FAILURE_LIMIT per minute). */
+export const authFailuresLimited = (retryAfterSeconds: number) =>
+  new GatewayError(429, 'rate_limit_error', 'too_many_auth_failures', `Too many failed authentications from this address. Retry in ${retryAfterSeconds} s.`, null, retryAfterSeconds)
   if (status === 403) return 'permission_error'
   if (status === 404) return 'not_found_error'
   if (status === 429) return 'rate_limit_error'

@@ -24,11 +24,13 @@ export interface KeyStatus {
   uses: number
 }
 
-/** Never the key: a short hash and its last four characters. */
+/**
+ * Never the key, nor any of its characters: a hash only (issue 9 item 2 — the last four
+ * characters would complete a prefix leaked by a cut message). Same form as redact.ts's keyFingerprint.
+ */
 export function fingerprint(key: string | undefined): string {
   if (key === undefined) return 'anonymous'
-  const hash = createHash('sha256').update(key).digest('hex').slice(0, 6)
-  return `${hash}…${key.slice(-4)}`
+  return createHash('sha256').update(key).digest('hex').slice(0, 12)
 }
 
 export class KeyPool {

@@ -1,6 +1,7 @@
 // The one error type for upstream failures. It carries what the router needs to decide:
 // the upstream status, whether another provider may be tried, and how long to back off.
 import { errors as undiciErrors } from 'undici'
+import { redactUpstreamText } from '../plugins/redact.ts'
 
 export type FaultKind =
   | 'client' // the request itself is bad (400/413/422): return at once, do not count against the breaker
@@ -28,12 +29,14 @@ export class UpstreamError extends Error {
   provider: string | undefined
 
   constructor(kind: FaultKind, message: string, opts: { status?: number; retryAfterMs?: number; upstreamCode?: string; provider?: string; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    // Redacted at birth (issue 9 items 1–2): whatever of the upstream's text is kept — message,
+    // code, type — reaches clients, logs and /providers only after the configured secrets are masked.
+    super(redactUpstreamText(message), opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'UpstreamError'
     this.kind = kind
     this.status = opts.status
     this.retryAfterMs = opts.retryAfterMs
-    this.upstreamCode = opts.upstreamCode
+    this.upstreamCode = opts.upstreamCode === undefined ? undefined : redactUpstreamText(opts.upstreamCode)
     this.provider = opts.provider
   }
 

@@ -23,7 +23,7 @@ t.test('a 429 with retry-after cools that key and the next key answers at once o
   const status = await providerStatus(gw, 'first')
   const [a, b] = status.keys
   t.equal(a.fingerprint, fingerprint(KEY_A))
-  t.match(a.fingerprint, /1111$/)
+  t.match(a.fingerprint, /^[0-9a-f]{12}$/, 'a hash only: no character of the key')
   t.equal(a.state, 'cooling_down')
   t.ok(a.availableInMs > 25_000 && a.availableInMs <= 30_000, `cooling for the upstream's 30 s (${a.availableInMs} ms left)`)
   t.equal(b.state, 'available')

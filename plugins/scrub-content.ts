@@ -1,0 +1,210 @@
+// Scrubbing configured secrets out of answer content (issue 9 item 5): an upstream that echoes
+// a key inside what the model "said" must not hand it to the client, the cache or the session.
+// Exact matches of the configured values only — any other text, key-shaped or not, is the
+// model's answer and is never rewritten. Pure: no I/O; plugins/secret-guard.ts applies it to
+// the router's output.
+//
+// A stream may split a key across chunks, so each text channel (content, reasoning, refusal,
+// one per tool call's arguments, per choice) holds back only its longest tail that could be
+// the start of a secret; that tail is released with the next text, at the choice's finish
+// chunk, or at the end of the stream. Text that cannot start a secret is never delayed.
+import { NATIVE_WIRE, RAW_JSON, type ChatChunk, type ChatCompletion } from '../providers/contract.ts'
+import { MASK } from './redact.ts'
+
+/** Secrets shorter than this are not scrubbed from content: they would match ordinary words. */
+export const MIN_SCRUBBED_SECRET_CHARS = 8
+
+const TEXT_FIELDS = ['content', 'reasoning_content', 'refusal'] as const
+
+export interface ScrubResult {
+  text: string
+  /** Occurrences replaced. */
+  count: number
+}
+
+export class SecretMatcher {
+  readonly #secrets: string[]
+  readonly #firstChars: Set<string>
+
+  constructor(secrets: string[]) {
+    this.#secrets = [...new Set(secrets)].filter((s) => s.length >= MIN_SCRUBBED_SECRET_CHARS).sort((a, b) => b.length - a.length)
+    this.#firstChars = new Set(this.#secrets.map((s) => s[0]))
+  }
+
+  get empty(): boolean {
+    return this.#secrets.length === 0
+  }
+
+  /** Every whole occurrence of a secret masked (longest secrets first). */
+  scrub(text: string): ScrubResult {
+    let count = 0
+    let out = text
+    for (const secret of this.#secrets) {
+      if (!out.includes(secret)) continue
+      const parts = out.split(secret)
+      count += parts.length - 1
+      out = parts.join(MASK)
+    }
+    return { text: out, count }
+  }
+
+  /** Length of the longest tail of `text` that is a proper prefix of some secret (0: none). */
+  heldTail(text: string): number {
+    for (let start = Math.max(0, text.length - this.#longest() + 1); start < text.length; start++) {
+      if (!this.#firstChars.has(text[start])) continue
+      const tail = text.slice(start)
+      if (this.#secrets.some((s) => s.length > tail.length && s.startsWith(tail))) return tail.length
+    }
+    return 0
+  }
+
+  #longest(): number {
+    return this.#secrets[0]?.length ?? 0
+  }
+}
+
+/** A JSON answer with secrets masked in every choice's text and tool-call arguments; the same object when nothing matched. */
+export function scrubCompletion(matcher: SecretMatcher, completion: ChatCompletion): { value: ChatCompletion; count: number } {
+  let total = 0
+  const choices = completion.choices.map((choice) => {
+    const message = { ...choice.message }
+    let changed = false
+    for (const field of TEXT_FIELDS) {
+      const value = message[field]
+      if (typeof value !== 'string') continue
+      const { text, count } = matcher.scrub(value)
+      if (count) { (message as Record<string, unknown>)[field] = text; total += count; changed = true }
+    }
+    if (message.tool_calls) {
+      message.tool_calls = message.tool_calls.map((call) => {
+        const { text, count } = matcher.scrub(call.function.arguments)
+        if (!count) return call
+        total += count
+        changed = true
+        return { ...call, function: { ...call.function, arguments: text } }
+      })
+    }
+    return changed ? { ...choice, message } : choice
+  })
+  if (total === 0) return { value: completion, count: 0 }
+  const value = { ...completion, choices }
+  delete value[NATIVE_WIRE]
+  delete (value as { [RAW_JSON]?: string })[RAW_JSON]
+  return { value, count: total }
+}
+
+type Delta = ChatChunk['choices'][number]['delta']
+
+/** Streams: the per-channel hold-back described at the top. One instance per stream. */
+export class StreamScrubber {
+  readonly #matcher: SecretMatcher
+  /** `${choice}:${field}` or `${choice}:tool:${index}` → text held back. */
+  readonly #held = new Map<string, string>()
+  #last: ChatChunk | undefined
+  scrubbed = 0
+
+  constructor(matcher: SecretMatcher) {
+    this.#matcher = matcher
+  }
+
+  /** What to send for this chunk: the chunk itself when nothing was held or masked. */
+  accept(chunk: ChatChunk): ChatChunk {
+    this.#last = chunk
+    let copy: ChatChunk | undefined
+    chunk.choices.forEach((choice, i) => {
+      const delta = this.#channels(choice.index, choice.delta, choice.finish_reason !== null && choice.finish_reason !== undefined)
+      if (delta === choice.delta) return
+      copy ??= { ...chunk, choices: [...chunk.choices] }
+      copy.choices[i] = { ...choice, delta }
+    })
+    if (!copy) return chunk
+    delete copy[RAW_JSON]
+    delete copy[NATIVE_WIRE]
+    return copy
+  }
+
+  /** At the end of a clean stream: a chunk releasing whatever is still held, if anything is. */
+  finish(): ChatChunk | undefined {
+    if (this.#held.size === 0 || !this.#last) return undefined
+    const byChoice = new Map<number, Delta>()
+    for (const [key, text] of this.#held) {
+      const [choice, field, toolIndex] = key.split(':')
+      const delta = byChoice.get(Number(choice)) ?? {}
+      if (field === 'tool') (delta.tool_calls ??= []).push({ index: Number(toolIndex), function: { arguments: text } })
+      else (delta as Record<string, unknown>)[field] = text
+      byChoice.set(Number(choice), delta)
+    }
+    this.#held.clear()
+    const { id, created, model } = this.#last
+    return { id, object: 'chat.completion.chunk', created, model, choices: [...byChoice].map(([index, delta]) => ({ index, delta, finish_reason: null })) }
+  }
+
+  /** The delta with its text channels scrubbed and held back; the same object when unchanged. */
+  #channels(choice: number, delta: Delta, finishing: boolean): Delta {
+    let out: Delta | undefined
+    for (const field of TEXT_FIELDS) {
+      const value = delta[field]
+      const key = `${choice}:${field}`
+      if (typeof value !== 'string' && !(finishing && this.#held.has(key))) continue
+      const text = this.#pass(key, typeof value === 'string' ? value : '', finishing)
+      if (text === value) continue
+      out ??= { ...delta }
+      ;(out as Record<string, unknown>)[field] = text
+    }
+    const calls = delta.tool_calls
+    let newCalls: ChatChunk['choices'][number]['delta']['tool_calls']
+    if (calls) {
+      calls.forEach((call, i) => {
+        const args = call.function?.arguments
+        if (typeof args !== 'string') return
+        const text = this.#pass(`${choice}:tool:${call.index}`, args, false)
+        if (text === args) return
+        newCalls ??= [...calls]
+        newCalls[i] = { ...call, function: { ...call.function, arguments: text } }
+      })
+    }
+    if (finishing) {
+      // The choice ends here: release held tool-call arguments as fragments of this chunk.
+      for (const [key, text] of this.#held) {
+        const [c, kind, toolIndex] = key.split(':')
+        if (Number(c) !== choice || kind !== 'tool') continue
+        this.#held.delete(key)
+        ;(newCalls ??= [...(calls ?? [])]).push({ index: Number(toolIndex), function: { arguments: text } })
+      }
+    }
+    if (newCalls) (out ??= { ...delta }).tool_calls = newCalls
+    return out ?? delta
+  }
+
+  /** The text to send now on one channel: held + new, masked, minus a new tail to hold. */
+  #pass(key: string, fragment: string, release: boolean): string {
+    const held = this.#held.get(key) ?? ''
+    const joined = held + fragment
+    const { text, count } = this.#matcher.scrub(joined)
+    this.scrubbed += count
+    const hold = release ? 0 : this.#matcher.heldTail(text)
+    if (hold) this.#held.set(key, text.slice(text.length - hold))
+    else this.#held.delete(key)
+    const out = hold ? text.slice(0, text.length - hold) : text
+    // Unchanged: hand back the very same string so that the caller keeps the original chunk.
+    return count === 0 && hold === 0 && held === '' ? fragment : out
+  }
+}
+
+/** Wraps a stream of chunks: secrets masked, split ones too; `onScrub` hears each masked occurrence count. */
+export async function* scrubStream(matcher: SecretMatcher, chunks: AsyncIterable<ChatChunk>, onScrub: (count: number) => void): AsyncGenerator<ChatChunk> {
+  const scrubber = new StreamScrubber(matcher)
+  let reported = 0
+  const report = () => {
+    if (scrubber.scrubbed > reported) onScrub(scrubber.scrubbed - reported)
+    reported = scrubber.scrubbed
+  }
+  for await (const chunk of chunks) {
+    const out = scrubber.accept(chunk)
+    report()
+    yield out
+  }
+  const rest = scrubber.finish()
+  report()
+  if (rest) yield rest
+}
