@@ -20,6 +20,7 @@ import rateLimit from './plugins/rate-limit.ts'
 import secretGuard from './plugins/secret-guard.ts'
 import sessions from './plugins/sessions.ts'
 import pipeline from './plugins/pipeline.ts'
+import responsesStore from './plugins/responses-store.ts'
 import responseCache from './plugins/cache.ts'
 
 import openai from './providers/openai.ts'
@@ -37,6 +38,7 @@ import pollinations from './providers/pollinations.ts'
 
 import health from './routes/health.ts'
 import chatCompletions from './routes/v1/chat-completions.ts'
+import responsesRoute from './routes/v1/responses.ts'
 import embeddings from './routes/v1/embeddings.ts'
 import models from './routes/v1/models.ts'
 import providers from './routes/providers.ts'
@@ -90,6 +92,7 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(sessions)
   await app.register(responseCache)
   await app.register(pipeline)
+  await app.register(responsesStore)
 
   await app.register(openai)
   await app.register(groq)
@@ -107,6 +110,7 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
 
   await app.register(health)
   await app.register(chatCompletions)
+  await app.register(responsesRoute)
   await app.register(embeddings)
   await app.register(models)
   // Operations and UI routes.

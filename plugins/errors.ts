@@ -2,7 +2,20 @@
 // OpenAI error envelope {"error":{"message","type","param","code"}}.
 // Decorates nothing; sets the app's error and not-found handlers (so it is fastify-plugin wrapped).
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import { anthropicErrorReply } from '../dialects/anthropic-messages/errors.ts'
+import { describeValidation, type ValidationIssue } from './validation-message.ts'
+
+/** The error envelope a route answers in: `config: { dialect }` on the route (default OpenAI's). */
+export type ErrorDialect = 'openai' | 'anthropic'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    dialect?: ErrorDialect
+  }
+}
+
+const dialectOf = (request: FastifyRequest): ErrorDialect => request.routeOptions?.config?.dialect ?? 'openai'
 
 export type OpenAIErrorType =
   | 'invalid_request_error'
@@ -44,11 +57,18 @@ export class GatewayError extends Error {
 // Stable codes (prefixed where they are tiergate's own).
 export const invalidRequest = (message: string, param: string | null = null, code = 'invalid_request') =>
   new GatewayError(400, 'invalid_request_error', code, message, param)
-export const modelNotFound = (model: string) =>
-  new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${model}\` does not exist or no enabled provider serves it.`, 'model')
+/** `hint`: what to do when no provider can answer anything (plugins/startup-summary.ts). */
+export const modelNotFound = (model: string, hint?: string) =>
+  new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${model}\` does not exist or no enabled provider serves it.${hint ? ` ${hint}` : ''}`, 'model')
 export const notFound = (message: string) => new GatewayError(404, 'not_found_error', 'not_found', message)
 export const unauthorized = (message = 'Missing or invalid API key. Send Authorization: Bearer <key>.') =>
   new GatewayError(401, 'authentication_error', 'invalid_api_key', message)
+/** Credentials in the query string end up in logs and proxies: refused, as the OpenAI API does. */
+export const credentialsInQuery = (param: string) =>
+  new GatewayError(401, 'authentication_error', 'api_key_in_query', `Credentials are not accepted in the query string (\`${param}\`): send the key in a header, Authorization: Bearer <key> (or x-api-key).`, param)
+/** Too many failed authentications from one IP (AUTH_FAILURE_LIMIT per minute). */
+export const authFailuresLimited = (retryAfterSeconds: number) =>
+  new GatewayError(429, 'rate_limit_error', 'too_many_auth_failures', `Too many failed authentications from this address. Retry in ${retryAfterSeconds} s.`, null, retryAfterSeconds)
 export const allProvidersFailed = (message: string) =>
   new GatewayError(503, 'service_unavailable', 'all_providers_failed', message)
 export const allProvidersRateLimited = (message: string, retryAfterSeconds: number) =>
@@ -59,16 +79,17 @@ export const sessionNotFound = (id: string) =>
   new GatewayError(404, 'not_found_error', 'session_not_found', `Session \`${id}\` not found (it may have expired).`, 'session_id')
 export const sessionStoreUnavailable = () =>
   new GatewayError(503, 'service_unavailable', 'session_store_unavailable', 'The session store is unavailable; retry, or send the request without session_id.')
+/** As OpenAI answers an unknown (or another key's) previous_response_id. */
+export const previousResponseNotFound = (id: string) =>
+  new GatewayError(400, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${id}' not found.`, 'previous_response_id')
+export const responseNotFound = (id: string) =>
+  new GatewayError(404, 'invalid_request_error', 'response_not_found', `Response with id '${id}' not found.`)
+export const responsesStoreUnavailable = () =>
+  new GatewayError(503, 'service_unavailable', 'responses_store_unavailable', 'The responses store is unavailable; retry, or send the whole conversation as `input` without previous_response_id.')
 
 /** Status → OpenAI error type, for upstream client faults relayed as they are. */
 export function typeForStatus(status: number): OpenAIErrorType {
   if (status === 401) return 'authentication_error'
-/** Credentials in the query string end up in logs and proxies: refused, as the OpenAI API does. */
-export const credentialsInQuery = (param: string) =>
-  new GatewayError(401, 'authentication_error', 'api_key_in_query', `Credentials are not accepted in the query string (\`${param}\`): send the key in a header, Authorization: Bearer <key> (or x-api-key).`, param)
-/** Too many failed authentications from one IP (AUTH_FAILURE_LIMIT per minute). */
-export const authFailuresLimited = (retryAfterSeconds: number) =>
-  new GatewayError(429, 'rate_limit_error', 'too_many_auth_failures', `Too many failed authentications from this address. Retry in ${retryAfterSeconds} s.`, null, retryAfterSeconds)
   if (status === 403) return 'permission_error'
   if (status === 404) return 'not_found_error'
   if (status === 429) return 'rate_limit_error'
@@ -79,12 +100,9 @@ export const authFailuresLimited = (retryAfterSeconds: number) =>
 /** Fastify's own errors (body parsing, validation, limits) mapped to what a client of OpenAI expects. */
 function fromFastifyError(err: FastifyError): GatewayError | undefined {
   if (err.validation) {
-    const first = err.validation[0]
-    const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.')
-    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
-    const param = [path, missing].filter(Boolean).join('.') || null
+    const { message, param } = describeValidation(err.validation as ValidationIssue[])
     const where = err.validationContext === 'body' ? '' : ` in ${err.validationContext}`
-    return invalidRequest(`Invalid request${where}: ${param ?? 'body'} ${first?.message ?? 'is invalid'}.`, param)
+    return invalidRequest(`Invalid request${where}: ${message}.`, param)
   }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -120,6 +138,11 @@ export default fp(async function errors(app: FastifyInstance) {
     if (gatewayError.statusCode >= 500 && !(err instanceof GatewayError)) request.log.error({ err }, 'unhandled error')
     if (gatewayError.retryAfterSeconds !== undefined) reply.header('retry-after', String(gatewayError.retryAfterSeconds))
     // @fastify/rate-limit sets its own retry-after header; keep it.
+    if (dialectOf(request) === 'anthropic') {
+      // Anthropic's envelope and statuses (529 for all-providers-failed), and its request-id header.
+      const { status, body } = anthropicErrorReply(gatewayError)
+      return reply.code(status).header('request-id', request.id).send(body)
+    }
     return reply.code(gatewayError.statusCode).send(gatewayError.toEnvelope())
   })
   app.setNotFoundHandler((request, reply) => {

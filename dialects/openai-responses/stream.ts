@@ -1,0 +1,258 @@
+// Internal chunks → the Responses API's typed SSE events. Pure: it returns event text.
+//
+//   response.created, response.in_progress (once, before the first chunk's events)
+//   per output item: response.output_item.added … response.output_item.done, with
+//     message:       response.content_part.added, response.output_text.delta*, .done, response.content_part.done
+//     reasoning:     response.reasoning_summary_part.added, response.reasoning_summary_text.delta*, .done, …part.done
+//     function_call: response.function_call_arguments.delta*, .done
+//   response.completed (or response.incomplete) — or, after a failure, response.failed and nothing after it.
+// Every event has a `sequence_number`, counting from 0. A chunk of a native passthrough carries
+// the upstream's own event text (NATIVE_WIRE), written as it is. Router notes (STREAM_NOTE)
+// are written as SSE comments by dialects/sse-body.ts, which drives this encoder.
+import { NATIVE_WIRE, type ChatChunk, type FinishReason, type Usage } from '../../providers/contract.ts'
+import { UpstreamError } from '../../providers/upstream-error.ts'
+import type { SseEncoder } from '../sse-body.ts'
+import { newId } from './ids.ts'
+import { baseResponse, finishResponse, functionCallItem, messageItem, outputText, type ResponseFrame } from './response.ts'
+import type { Item, ResponseObject } from './types.ts'
+
+interface OpenItem {
+  kind: 'message' | 'reasoning' | 'function_call'
+  index: number
+  id: string
+  text: string
+  /** function_call: */
+  callId?: string
+  name?: string
+}
+
+/** One SSE event in OpenAI's framing: `event: <type>` then the JSON data. */
+export function sseEvent(data: { type: string; [k: string]: unknown }): string {
+  return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+export class ResponsesStreamEncoder implements SseEncoder {
+  readonly #frame: ResponseFrame
+  readonly #provider: string
+  /** The clean end's events, computed by seal() so that the response can be stored before they leave. */
+  #tail: string | undefined
+  #base: ResponseObject | undefined
+  #sequence = 0
+  readonly #output: Item[] = []
+  #message: OpenItem | undefined
+  #reasoning: OpenItem | undefined
+  /** Tool calls by their Chat index; they stay open until the answer ends (fragments may interleave). */
+  readonly #calls = new Map<number, OpenItem>()
+  #finish: FinishReason | undefined
+  #usage: Usage | undefined
+  #native = false
+  /** The upstream's own response object of a native stream, as its last lifecycle event showed it. */
+  #nativeResponse: ResponseObject | undefined
+  #final: ResponseObject | undefined
+
+  constructor(frame: ResponseFrame, provider: string) {
+    this.#frame = frame
+    this.#provider = provider
+  }
+
+  #event(type: string, fields: Record<string, unknown>): string {
+    return sseEvent({ type, sequence_number: this.#sequence++, ...fields })
+  }
+
+  /** Events for one chunk. */
+  chunk(chunk: ChatChunk): string {
+    let out = ''
+    const wire = chunk[NATIVE_WIRE]
+    if (wire?.dialect === 'openai-responses') {
+      this.#native = true
+      this.#readNative(wire.text)
+      return out + wire.text
+    }
+    const choice = chunk.choices.find((c) => c.index === 0)
+    if (chunk.usage) this.#usage = chunk.usage
+    // A native stream's note-only chunk: nothing of ours to add to the upstream's own events.
+    if (this.#native && !choice) return out
+    if (!this.#base) out += this.#native ? this.#adopt(chunk.model) : this.#start(chunk.model)
+    if (!choice) return out
+    const delta = choice.delta
+    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content) out += this.#reasoningDelta(delta.reasoning_content)
+    if (typeof delta.content === 'string' && delta.content) out += this.#textDelta(delta.content)
+    for (const fragment of delta.tool_calls ?? []) out += this.#callFragment(fragment)
+    if (choice.finish_reason) this.#finish = choice.finish_reason
+    return out
+  }
+
+  #start(model: string): string {
+    this.#base = baseResponse(this.#frame, model)
+    // Sequence numbers continue after a native leg (a resume onto a translated provider).
+    return this.#event('response.created', { response: this.#base }) + this.#event('response.in_progress', { response: this.#base })
+  }
+
+  /** A translated leg after a native one (a resume): the upstream already sent response.created. */
+  #adopt(model: string): string {
+    this.#base = { ...(this.#nativeResponse ?? baseResponse(this.#frame, model)), status: 'in_progress', output: [] }
+    return ''
+  }
+
+  #open(kind: OpenItem['kind'], item: Item): { open: OpenItem; text: string } {
+    const open: OpenItem = { kind, index: this.#output.length, id: item.id, text: '' }
+    this.#output.push(item)
+    return { open, text: this.#event('response.output_item.added', { output_index: open.index, item }) }
+  }
+
+  #reasoningDelta(delta: string): string {
+    let out = ''
+    if (!this.#reasoning) {
+      out += this.#closeMessage()
+      const opened = this.#open('reasoning', { id: newId('rs'), type: 'reasoning', summary: [] })
+      this.#reasoning = opened.open
+      out += opened.text
+      out += this.#event('response.reasoning_summary_part.added', { item_id: opened.open.id, output_index: opened.open.index, summary_index: 0, part: { type: 'summary_text', text: '' } })
+    }
+    const open = this.#reasoning
+    open.text += delta
+    return out + this.#event('response.reasoning_summary_text.delta', { item_id: open.id, output_index: open.index, summary_index: 0, delta })
+  }
+
+  #closeReasoning(): string {
+    const open = this.#reasoning
+    if (!open) return ''
+    this.#reasoning = undefined
+    const part = { type: 'summary_text', text: open.text }
+    const item = { id: open.id, type: 'reasoning', summary: [part] }
+    this.#output[open.index] = item
+    return this.#event('response.reasoning_summary_text.done', { item_id: open.id, output_index: open.index, summary_index: 0, text: open.text })
+      + this.#event('response.reasoning_summary_part.done', { item_id: open.id, output_index: open.index, summary_index: 0, part })
+      + this.#event('response.output_item.done', { output_index: open.index, item })
+  }
+
+  #textDelta(delta: string): string {
+    let out = this.#closeReasoning()
+    if (!this.#message) {
+      const opened = this.#open('message', { id: newId('msg'), type: 'message', status: 'in_progress', content: [], role: 'assistant' })
+      this.#message = opened.open
+      out += opened.text
+      out += this.#event('response.content_part.added', { item_id: opened.open.id, output_index: opened.open.index, content_index: 0, part: outputText('') })
+    }
+    const open = this.#message
+    open.text += delta
+    return out + this.#event('response.output_text.delta', { item_id: open.id, output_index: open.index, content_index: 0, delta, logprobs: [] })
+  }
+
+  #closeMessage(): string {
+    const open = this.#message
+    if (!open) return ''
+    this.#message = undefined
+    const item = messageItem(open.id, open.text)
+    this.#output[open.index] = item
+    return this.#event('response.output_text.done', { item_id: open.id, output_index: open.index, content_index: 0, text: open.text, logprobs: [] })
+      + this.#event('response.content_part.done', { item_id: open.id, output_index: open.index, content_index: 0, part: outputText(open.text) })
+      + this.#event('response.output_item.done', { output_index: open.index, item })
+  }
+
+  #callFragment(fragment: NonNullable<ChatChunk['choices'][number]['delta']['tool_calls']>[number]): string {
+    let out = ''
+    let open = this.#calls.get(fragment.index)
+    if (!open) {
+      out += this.#closeReasoning() + this.#closeMessage()
+      const callId = fragment.id ?? newId('fc').replace(/^fc_/, 'call_')
+      const name = fragment.function?.name ?? ''
+      const opened = this.#open('function_call', functionCallItem(newId('fc'), { id: callId, function: { name, arguments: '' } }, 'in_progress'))
+      open = { ...opened.open, callId, name }
+      this.#calls.set(fragment.index, open)
+      out += opened.text
+    } else if (fragment.function?.name && !open.name) {
+      open.name = fragment.function.name
+    }
+    const delta = fragment.function?.arguments
+    if (delta) {
+      open.text += delta
+      out += this.#event('response.function_call_arguments.delta', { item_id: open.id, output_index: open.index, delta })
+    }
+    return out
+  }
+
+  #closeCalls(): string {
+    let out = ''
+    for (const open of this.#calls.values()) {
+      const item = functionCallItem(open.id, { id: open.callId!, function: { name: open.name ?? '', arguments: open.text } })
+      this.#output[open.index] = item
+      out += this.#event('response.function_call_arguments.done', { item_id: open.id, output_index: open.index, name: open.name ?? '', arguments: open.text })
+        + this.#event('response.output_item.done', { output_index: open.index, item })
+    }
+    this.#calls.clear()
+    return out
+  }
+
+  /**
+   * The stream ended cleanly: close every open item and build the final response (then
+   * response() has it, to store before the client can see the end and continue the chain).
+   */
+  seal(nowSeconds = Math.floor(Date.now() / 1000)): void {
+    if (this.#tail !== undefined) return
+    if (this.#native && !this.#base) {
+      this.#tail = '' // the upstream sent its own terminal event
+      return
+    }
+    let out = this.#base ? '' : this.#start(this.#frame.body.model)
+    out += this.#closeReasoning() + this.#closeMessage() + this.#closeCalls()
+    this.#final = finishResponse(this.#base!, [...this.#output], this.#finish, this.#usage, nowSeconds)
+    const type = this.#final.status === 'incomplete' ? 'response.incomplete' : 'response.completed'
+    this.#tail = out + this.#event(type, { response: this.#final })
+  }
+
+  /** The clean end: response.completed (or response.incomplete) after the last items close. */
+  end(): string {
+    this.seal()
+    return this.#tail!
+  }
+
+  /** A failure after commit (SseEncoder): response.failed, and nothing after it. */
+  error(err: unknown): string {
+    const upstream = err instanceof UpstreamError ? err : undefined
+    const message = upstream
+      ? `The stream from ${this.#provider} failed after it had started: ${upstream.message}`
+      : `The stream from ${this.#provider} failed after it had started.`
+    return this.fail(upstream?.kind === 'rate_limited' ? 'rate_limit_exceeded' : 'server_error', message)
+  }
+
+  /** response.failed with this error; nothing may follow it. */
+  fail(code: 'server_error' | 'rate_limit_exceeded', message: string): string {
+    const model = this.#base?.model ?? ''
+    let out = this.#base || this.#native ? '' : this.#start(model)
+    const base = this.#base ?? this.#nativeResponse ?? baseResponse(this.#frame, model)
+    const output = this.#output.map((item, index) => (this.#isOpen(index) ? { ...item, status: 'incomplete' } : item))
+    this.#final = { ...base, status: 'failed', error: { code, message }, output, usage: this.#usage ? finishResponse(base, [], undefined, this.#usage, 0).usage : null }
+    return out + this.#event('response.failed', { response: this.#final })
+  }
+
+  #isOpen(index: number): boolean {
+    return this.#message?.index === index || this.#reasoning?.index === index || [...this.#calls.values()].some((c) => c.index === index)
+  }
+
+  /** The response as the client received it, once end() or fail() ran (or the upstream's own, for a native stream). */
+  response(): ResponseObject | undefined {
+    return this.#final
+  }
+
+  /** Follows a native stream's events: its sequence numbers, and its final response object. */
+  #readNative(text: string): void {
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('data:')) continue
+      let event: { type?: string; sequence_number?: number; response?: ResponseObject; output_index?: number }
+      try {
+        event = JSON.parse(line.slice(5))
+      } catch {
+        continue
+      }
+      if (typeof event.sequence_number === 'number') this.#sequence = Math.max(this.#sequence, event.sequence_number + 1)
+      if (event.response) this.#nativeResponse = event.response
+      if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') this.#final = event.response
+      if (event.type === 'response.output_item.added' || event.type === 'response.output_item.done') {
+        const item = (event as { item?: Item }).item ?? {}
+        if (event.type === 'response.output_item.added') this.#output.push(item)
+        else if (typeof event.output_index === 'number') this.#output[event.output_index] = item
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// In-process stored responses: a Map in insertion order (oldest first), each entry with its
+// expiry, bounded by RESPONSES_MAX_COUNT entries and RESPONSES_MAX_BYTES of JSON. A chain
+// stores the whole conversation with every response, so bytes, not only the count, must be bounded.
+import type { ResponsesLimits, ResponsesStore, StoredResponse } from './store.ts'
+
+interface Entry {
+  json: string
+  owner: string
+  expiresAt: number
+}
+
+export class MemoryResponsesStore implements ResponsesStore {
+  readonly kind = 'memory' as const
+  readonly #limits: ResponsesLimits
+  readonly #entries = new Map<string, Entry>()
+  #bytes = 0
+
+  constructor(limits: ResponsesLimits) {
+    this.#limits = limits
+  }
+
+  /** Bytes held now (for tests and the status page). */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  #forget(id: string, entry: Entry): void {
+    this.#entries.delete(id)
+    this.#bytes -= entry.json.length
+  }
+
+  #live(id: string): Entry | undefined {
+    const entry = this.#entries.get(id)
+    if (!entry) return undefined
+    if (entry.expiresAt > Date.now()) return entry
+    this.#forget(id, entry)
+    return undefined
+  }
+
+  async get(id: string): Promise<StoredResponse | undefined> {
+    const entry = this.#live(id)
+    // Parsed afresh each time: callers cannot change what is stored by mutating what they got.
+    return entry && (JSON.parse(entry.json) as StoredResponse)
+  }
+
+  async put(stored: StoredResponse): Promise<void> {
+    const json = JSON.stringify(stored)
+    // One response larger than the whole budget is not kept (it would evict everything else).
+    if (json.length > this.#limits.maxBytes) return
+    const previous = this.#entries.get(stored.id)
+    if (previous) this.#forget(stored.id, previous)
+    this.#entries.set(stored.id, { json, owner: stored.owner, expiresAt: Date.now() + this.#limits.ttlMs })
+    this.#bytes += json.length
+    for (const [id, entry] of this.#entries) {
+      if (this.#entries.size <= this.#limits.maxCount && this.#bytes <= this.#limits.maxBytes) break
+      this.#forget(id, entry)
+    }
+  }
+
+  async delete(id: string, owner: string): Promise<boolean> {
+    const entry = this.#live(id)
+    if (!entry || entry.owner !== owner) return false
+    this.#forget(id, entry)
+    return true
+  }
+}

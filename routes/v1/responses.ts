@@ -1,0 +1,179 @@
+// POST /v1/responses (OpenAI Responses API), GET and DELETE /v1/responses/{id},
+// GET /v1/responses/{id}/input_items. Decode with dialects/openai-responses, call the one
+// pipeline (app.chat), encode JSON or the typed SSE events. The `openai` provider gets the
+// client's own body (native passthrough); every other provider a translated ChatRequest.
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { NATIVE, NATIVE_WIRE, type ChatRequest } from '../../providers/contract.ts'
+import { errorResponses } from './schemas.ts'
+import { requestContext } from '../../plugins/request-context.ts'
+import type { PipelineContext } from '../../plugins/pipeline.ts'
+import { createRedactor } from '../../plugins/redact.ts'
+import { invalidRequest, previousResponseNotFound, responseNotFound, responsesStoreUnavailable, unsupported } from '../../plugins/errors.ts'
+import { SSE_HEADERS, sseBody } from '../../dialects/sse-body.ts'
+import { decodeRequest } from '../../dialects/openai-responses/request.ts'
+import { toResponseObject, type ResponseFrame } from '../../dialects/openai-responses/response.ts'
+import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
+import { chainAfter, identifiedInput, nativeBody } from '../../dialects/openai-responses/chain.ts'
+import { newId } from '../../dialects/openai-responses/ids.ts'
+import { InputItemList, ResponseDeleted, ResponseIdParams, ResponseObjectSchema, ResponsesCreateRequest } from '../../dialects/openai-responses/schema.ts'
+import type { Item, ResponseObject, ResponsesRequest } from '../../dialects/openai-responses/types.ts'
+import type { ResponsesStore, StoredResponse } from '../../plugins/responses-store/store.ts'
+import type { ChatChunk } from '../../providers/contract.ts'
+
+const TAG = 'OpenAI Responses'
+/** The provider whose own API is the Responses API: it gets requests tiergate cannot translate. */
+const NATIVE_PROVIDER = 'openai'
+
+async function loadPrevious(store: ResponsesStore, id: string, owner: string, log: FastifyBaseLogger): Promise<StoredResponse> {
+  let stored: StoredResponse | undefined
+  try {
+    stored = await store.get(id)
+  } catch (err) {
+    log.error({ err, store: store.kind }, 'responses store read failed')
+    throw responsesStoreUnavailable()
+  }
+  // Another key's response looks exactly like a missing one.
+  if (!stored || stored.owner !== owner) throw previousResponseNotFound(id)
+  return stored
+}
+
+/** Stores the response before the client can see its end (a client may continue the chain at once). */
+async function* storedOnEnd(chunks: AsyncIterable<ChatChunk>, encoder: ResponsesStreamEncoder, save: (response: ResponseObject | undefined) => Promise<void>): AsyncGenerator<ChatChunk> {
+  yield* chunks
+  encoder.seal()
+  await save(encoder.response())
+}
+
+// No TypeBox type provider: the handlers return open objects (and raw upstream bytes) the
+// response schemas document but do not type.
+export default async function responses(app: FastifyInstance) {
+  const redact = createRedactor(app.config.secrets)
+  const store = app.responsesStore
+
+  /** A request only a native Responses upstream can serve is pinned to it, or refused naming why. */
+  function pinToNative(model: string, reason: string, param: string): string {
+    const candidates = app.router.candidates(model)
+    const native = candidates.find((c) => c.entry.name === NATIVE_PROVIDER)
+    if (native) return `${NATIVE_PROVIDER}/${native.model}`
+    const serving = [...new Set(candidates.map((c) => c.entry.name))].join(', ') || 'no provider'
+    throw unsupported(`This request uses ${reason}, which only OpenAI's own Responses API can serve; \`${model}\` is served by ${serving}, which tiergate reaches through Chat Completions. Remove it, or use a model the \`openai\` provider serves.`, param)
+  }
+
+  async function save(entry: Omit<StoredResponse, 'response' | 'items' | 'id'>, history: Item[], response: ResponseObject | undefined, log: FastifyBaseLogger): Promise<void> {
+    if (!response || response.status === 'failed' || response.store === false) return
+    try {
+      await store.put({ ...entry, id: response.id, response, items: chainAfter(history, entry.input, response) })
+    } catch (err) {
+      // The answer is already the client's; losing it from the store is logged, not turned into an error.
+      log.error({ err, store: store.kind, responseId: response.id }, 'responses store write failed; this response was not stored')
+    }
+  }
+
+  app.post('/v1/responses', {
+    schema: {
+      tags: [TAG],
+      summary: 'Create a model response (OpenAI Responses API), streamed or not, with tiered fallback',
+      description: 'OpenAI Responses API. On the `openai` provider the request passes through natively (unknown fields and built-in tools survive); on any other provider it is translated through Chat Completions. `store` (default true) keeps the response so that `previous_response_id` continues it on whichever provider answers next. With `stream: true` it is SSE: typed events, each with `sequence_number`; a failure after the first event is `response.failed` and nothing after it.',
+      body: ResponsesCreateRequest,
+      response: { 200: ResponseObjectSchema, ...errorResponses },
+    },
+  }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body as ResponsesRequest
+    const owner = request.clientKeyId ?? ''
+    const previous = body.previous_response_id ? await loadPrevious(store, body.previous_response_id, owner, request.log) : undefined
+    const history = previous?.items ?? []
+    const decoded = decodeRequest(body, history)
+    if (decoded.request.messages.length === 0 && !decoded.untranslatable) throw invalidRequest("Missing required parameter: 'input'.", 'input')
+    const chatRequest: ChatRequest = decoded.request
+    chatRequest[NATIVE] = { dialect: 'openai-responses', body: nativeBody(body, history), headers: {} }
+    if (decoded.untranslatable) chatRequest.model = pinToNative(body.model, decoded.untranslatable, decoded.untranslatable.includes('tool') ? 'tools' : 'input')
+
+    const frame: ResponseFrame = { id: newId('resp'), createdAt: Math.floor(Date.now() / 1000), body }
+    const conversationId = previous?.rootId ?? frame.id
+    const ctx: PipelineContext = { ...requestContext(request, reply), clientKeyId: request.clientKeyId, conversationId }
+    const routed = await app.chat(chatRequest, ctx)
+    reply.header('x-tiergate-provider', routed.provider)
+      .header('x-tiergate-tier', String(routed.tier))
+      .header('x-tiergate-attempts', String(routed.attempts))
+    const entry = { owner, rootId: conversationId, input: identifiedInput(body) }
+
+    if (!routed.stream) {
+      const wire = routed.value[NATIVE_WIRE]
+      if (wire?.dialect === 'openai-responses') {
+        // The upstream's own bytes: fields tiergate does not model reach the client untouched.
+        await save(entry, history, JSON.parse(wire.text) as ResponseObject, request.log)
+        return reply.type('application/json; charset=utf-8').send(Buffer.from(wire.text))
+      }
+      const response = toResponseObject(routed.value, frame)
+      await save(entry, history, response, request.log)
+      return response
+    }
+    const encoder = new ResponsesStreamEncoder(frame, routed.provider)
+    const chunks = storedOnEnd(routed.value, encoder, (response) => save(entry, history, response, request.log))
+    reply.headers(SSE_HEADERS)
+    // The response schema documents JSON answers; a stream bypasses serialization.
+    return reply.send(sseBody(chunks, encoder, redact) as never)
+  })
+
+  async function owned(id: string, owner: string, log: FastifyBaseLogger): Promise<StoredResponse> {
+    let stored: StoredResponse | undefined
+    try {
+      stored = await store.get(id)
+    } catch (err) {
+      log.error({ err, store: store.kind }, 'responses store read failed')
+      throw responsesStoreUnavailable()
+    }
+    if (!stored || stored.owner !== owner) throw responseNotFound(id)
+    return stored
+  }
+
+  app.get('/v1/responses/:id', {
+    schema: {
+      tags: [TAG],
+      summary: 'Retrieve a stored response (only the gateway key that created it)',
+      params: ResponseIdParams,
+      response: { 200: ResponseObjectSchema, ...errorResponses },
+    },
+  }, async (request) => {
+    const { id } = request.params as { id: string }
+    return (await owned(id, request.clientKeyId ?? '', request.log)).response
+  })
+
+  app.get('/v1/responses/:id/input_items', {
+    schema: {
+      tags: [TAG],
+      summary: 'List the input items of a stored response',
+      params: ResponseIdParams,
+      querystring: Type.Object({ order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])) }, { additionalProperties: true }),
+      response: { 200: InputItemList, ...errorResponses },
+    },
+  }, async (request) => {
+    const { id } = request.params as { id: string }
+    const { order } = request.query as { order?: 'asc' | 'desc' }
+    const stored = await owned(id, request.clientKeyId ?? '', request.log)
+    // OpenAI lists the newest first unless asked otherwise.
+    const data = order === 'asc' ? stored.input : [...stored.input].reverse()
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false }
+  })
+
+  app.delete('/v1/responses/:id', {
+    schema: {
+      tags: [TAG],
+      summary: 'Delete a stored response (only the gateway key that created it)',
+      params: ResponseIdParams,
+      response: { 200: ResponseDeleted, ...errorResponses },
+    },
+  }, async (request) => {
+    const { id } = request.params as { id: string }
+    let deleted: boolean
+    try {
+      deleted = await store.delete(id, request.clientKeyId ?? '')
+    } catch (err) {
+      request.log.error({ err, store: store.kind }, 'responses store delete failed')
+      throw responsesStoreUnavailable()
+    }
+    if (!deleted) throw responseNotFound(id)
+    return { id, object: 'response', deleted: true }
+  })
+}
