@@ -23,3 +23,5 @@ const server = http.createServer((req, res) => {
 })
 server.keepAliveTimeout = 60_000
 server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }))
+// Exit normally on SIGINT, so that `--cpu-prof` writes its profile (bench/README.md).
+process.on('SIGINT', () => process.exit(0))
