@@ -76,4 +76,9 @@ function writeSlowly(res: http.ServerResponse, all: string[], intervalMs: number
 }
 
 server.keepAliveTimeout = 60_000
-server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.send?.({ port: (server.address() as AddressInfo).port }))
+server.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1', backlog: 4096 }, () => {
+  const { port } = server.address() as AddressInfo
+  // Forked by a benchmark: the port goes over IPC; run by hand (profiling), it is printed.
+  if (process.send) process.send({ port })
+  else console.log(`bench upstream on http://127.0.0.1:${port}`)
+})
