@@ -8,6 +8,7 @@ import { settings as gemini } from './gemini.ts'
 import { settings as mistral } from './mistral.ts'
 import { settings as ollama } from './ollama/settings.ts'
 import { settings as gpt4all } from './gpt4all.ts'
+import { settings as local } from './local/settings.ts'
 import { settings as pollinations } from './pollinations.ts'
 import { settings as g4f } from './g4f.ts'
 
@@ -20,6 +21,7 @@ export const BUILTIN_DECLARATIONS = [
   mistral,
   ollama,
   gpt4all,
+  local,
   pollinations,
   g4f,
 ] as const
