@@ -38,6 +38,7 @@ import pollinations from './providers/pollinations.ts'
 
 import health from './routes/health.ts'
 import chatCompletions from './routes/v1/chat-completions.ts'
+import messages from './routes/v1/messages.ts'
 import responsesRoute from './routes/v1/responses.ts'
 import embeddings from './routes/v1/embeddings.ts'
 import models from './routes/v1/models.ts'
@@ -110,6 +111,7 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
 
   await app.register(health)
   await app.register(chatCompletions)
+  await app.register(messages)
   await app.register(responsesRoute)
   await app.register(embeddings)
   await app.register(models)

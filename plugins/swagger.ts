@@ -27,6 +27,7 @@ const DESCRIPTION = [
 
 const TAGS = [
   { name: 'OpenAI-compatible', description: 'The OpenAI API surface: chat completions (JSON or SSE), embeddings, models.' },
+  { name: 'Anthropic-compatible', description: 'The Anthropic Messages API (`ANTHROPIC_BASE_URL` = the gateway): messages (JSON or SSE) and count_tokens, over the same tiered fallback; errors in Anthropic\'s envelope.' },
   { name: 'OpenAI Responses', description: 'The OpenAI Responses API (`/v1/responses`): native on the `openai` provider, translated on every other; stored responses and `previous_response_id` chains.' },
   { name: 'Sessions', description: 'Server-side conversation history (`session_id`).' },
   { name: 'Operations', description: 'Liveness, readiness, provider status and Prometheus metrics. Health and metrics need no key.' },

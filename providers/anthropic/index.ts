@@ -1,13 +1,15 @@
 // Anthropic, native Messages API: POST {base}/v1/messages with `x-api-key` and
 // `anthropic-version`; catalog from GET {base}/v1/models (paginated) unless ANTHROPIC_MODELS
 // fixes it. Registers into `app.providers` when ANTHROPIC_API_KEY is set; depends on
-// `registry` and `upstream`. Translation lives in translate.ts (JSON) and stream.ts (SSE).
-import type { CallContext, ChatRequest, ChatResult, Provider } from '../contract.ts'
+// `registry` and `upstream`. Translation lives in translate.ts (JSON) and stream.ts (SSE);
+// native passthrough for Messages clients (the client's body as it is) in native.ts.
+import { NATIVE, NATIVE_WIRE, type CallContext, type ChatRequest, type ChatResult, type NativeRequest, type Provider } from '../contract.ts'
 import type { ProviderSettings } from '../../config.ts'
 import type { UpstreamHttp } from '../http.ts'
 import { discoveryContext } from '../openai-compatible.ts'
 import { providerPlugin } from '../plugin.ts'
-import { UpstreamError } from '../upstream-error.ts'
+import { UpstreamError, toUpstreamError } from '../upstream-error.ts'
+import { nativeCountBody, nativeMessagesBody } from './native.ts'
 import { fromAnthropicResponse, toAnthropicRequest, unsupportedReason, type AnthropicResponse } from './translate.ts'
 import { anthropicChunks } from './stream.ts'
 
@@ -35,6 +37,7 @@ export class AnthropicProvider implements Provider {
   readonly #options: AnthropicOptions
   readonly #baseUrl: string
   #catalog: string[]
+  #countTurn = 0
 
   constructor(options: AnthropicOptions) {
     if (!options.settings.baseUrl) throw new Error('provider anthropic has no base URL')
@@ -49,8 +52,9 @@ export class AnthropicProvider implements Provider {
     return this.#catalog
   }
 
-  #headers(apiKey: string | undefined): Record<string, string> {
-    const headers: Record<string, string> = { 'anthropic-version': this.#options.version }
+  /** A native request forwards the client's anthropic-version and anthropic-beta as they are. */
+  #headers(apiKey: string | undefined, client: Record<string, string> = {}): Record<string, string> {
+    const headers: Record<string, string> = { 'anthropic-version': this.#options.version, ...client }
     if (apiKey) headers['x-api-key'] = apiKey
     return headers
   }
@@ -74,17 +78,62 @@ export class AnthropicProvider implements Provider {
   }
 
   cannotServe(req: ChatRequest): string | undefined {
+    // The client's own Messages body goes as it is: nothing in it needs translating.
+    if (nativeOf(req)) return undefined
     return unsupportedReason(req)
   }
 
   async chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult> {
-    const body = toAnthropicRequest(req, this.#options.defaultMaxTokens)
-    const request = { url: `${this.#baseUrl}/v1/messages`, headers: this.#headers(ctx.apiKey), json: body }
-    if (req.stream) {
+    const native = nativeOf(req)
+    const stream = req.stream === true
+    const body = native ? nativeMessagesBody(native, req.model, stream) : toAnthropicRequest(req, this.#options.defaultMaxTokens)
+    const request = { url: `${this.#baseUrl}/v1/messages`, headers: this.#headers(ctx.apiKey, native?.headers), json: body }
+    if (stream) {
       const res = await this.#options.http.request({ ...request, expect: 'sse' }, ctx)
-      return anthropicChunks(res.body, ctx.signal, req.stream_options?.include_usage === true)
+      return anthropicChunks(res.body, ctx.signal, req.stream_options?.include_usage === true, native !== undefined)
     }
-    return fromAnthropicResponse(await this.#options.http.json<AnthropicResponse>(request, ctx))
+    if (!native) return fromAnthropicResponse(await this.#options.http.json<AnthropicResponse>(request, ctx))
+    // Native: the upstream's own body text reaches a Messages client byte for byte.
+    const text = await this.#bodyText(request, ctx)
+    const completion = fromAnthropicResponse(parseJson<AnthropicResponse>(text))
+    completion[NATIVE_WIRE] = { dialect: 'anthropic-messages', text }
+    return completion
+  }
+
+  /**
+   * POST /v1/messages/count_tokens with a Messages client's own body (model replaced). Counting
+   * is free and limited apart from messages, so it takes the pool's keys in turn without
+   * touching the chat cooldowns.
+   */
+  async countTokens(body: Record<string, unknown>, model: string, signal: AbortSignal, clientHeaders: Record<string, string> = {}): Promise<number> {
+    const keys = this.#options.settings.apiKeys
+    const apiKey = keys.length ? keys[this.#countTurn++ % keys.length] : undefined
+    const request = { url: `${this.#baseUrl}/v1/messages/count_tokens`, headers: this.#headers(apiKey, clientHeaders), json: nativeCountBody(body, model) }
+    const answer = await this.#options.http.json<{ input_tokens?: unknown }>(request, discoveryContext(this.#options.settings, signal))
+    if (typeof answer?.input_tokens !== 'number') throw new UpstreamError('malformed', 'the count_tokens answer has no input_tokens')
+    return answer.input_tokens
+  }
+
+  async #bodyText(request: { url: string; headers: Record<string, string>; json: unknown }, ctx: CallContext): Promise<string> {
+    const res = await this.#options.http.request({ ...request, expect: 'json' }, ctx)
+    try {
+      return await res.body.text()
+    } catch (err) {
+      throw toUpstreamError(err, ctx.signal)
+    }
+  }
+}
+
+function nativeOf(req: ChatRequest): NativeRequest | undefined {
+  const native = req[NATIVE]
+  return native?.dialect === 'anthropic-messages' ? native : undefined
+}
+
+function parseJson<T>(text: string): T {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    throw new UpstreamError('malformed', `truncated or invalid JSON from upstream (${text.length} bytes)`)
   }
 }
 

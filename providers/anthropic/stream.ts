@@ -1,10 +1,11 @@
 // Anthropic Messages SSE events → OpenAI chat.completion.chunk objects (PROTOCOLS.md §3).
 // The translator is a pure state machine (events in, chunks out); `anthropicChunks` feeds
 // it from an upstream body. A stream that ends without `message_stop` was cut: a failure.
-import type { ChatChunk, ChunkToolCall, Usage } from '../contract.ts'
+import { NATIVE_WIRE, type ChatChunk, type ChunkToolCall, type Usage } from '../contract.ts'
 import { sseEvents, type BodyStream } from '../http.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { finishReason, toUsage, type AnthropicUsage } from './translate.ts'
+import { withStopSequence } from '../../dialects/anthropic-messages/wire.ts'
 
 type Loose = Record<string, any>
 type Delta = ChatChunk['choices'][number]['delta']
@@ -36,6 +37,11 @@ export class AnthropicStreamTranslator {
   /** True once `message_stop` has arrived: the answer is complete. */
   get stopped(): boolean {
     return this.#stopped
+  }
+
+  /** A chunk with this stream's id, model and created, and no choices yet. */
+  emptyChunk(): ChatChunk {
+    return { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices: [] }
   }
 
   #chunk(delta: Delta, finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk {
@@ -97,6 +103,9 @@ export class AnthropicStreamTranslator {
       case 'message_delta': {
         const finish = finishReason(data.delta?.stop_reason) ?? 'stop'
         const out = this.#emit({}, finish)
+        if (data.delta?.stop_reason === 'stop_sequence' && typeof data.delta.stop_sequence === 'string') {
+          withStopSequence(out.at(-1)!.choices[0], data.delta.stop_sequence)
+        }
         if (this.#includeUsage) out.push({ ...this.#chunk({}), choices: [], usage: this.usage(data.usage ?? {}) })
         return out
       }
@@ -120,9 +129,29 @@ function withoutNulls(usage: AnthropicUsage): AnthropicUsage {
   return Object.fromEntries(Object.entries(usage).filter(([, v]) => v !== null && v !== undefined)) as AnthropicUsage
 }
 
-/** Chunks of an Anthropic Messages stream. */
-export async function* anthropicChunks(body: BodyStream, signal: AbortSignal, includeUsage: boolean): AsyncGenerator<ChatChunk> {
+/** The event as Anthropic framed it: `event: …` then its data line(s), then a blank line. */
+function wireText(event: { event?: string; data: string }): string {
+  const head = event.event ? `event: ${event.event}\n` : ''
+  return `${head}${event.data.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`
+}
+
+/** A chunk that shows nothing by itself: it carries native wire text to the client. */
+function carrier(translator: AnthropicStreamTranslator): ChatChunk {
+  return { ...translator.emptyChunk(), choices: [] }
+}
+
+/**
+ * Chunks of an Anthropic Messages stream. With `native` (the client speaks Messages too), every
+ * upstream event's own text rides on the chunks as NATIVE_WIRE, so a Messages client gets the
+ * upstream's events byte for byte: the text of events that make no chunk (message_start,
+ * content_block_stop, ping, signature_delta) waits for the next chunk; an event that makes two
+ * chunks puts its text on the last (the one with content) and '' on the first; `message_stop` rides on a carrier
+ * chunk with `choices: []`. Chunks still carry their translation, for an encoder of another
+ * dialect and for everything that reads chunks (sessions, usage, resume).
+ */
+export async function* anthropicChunks(body: BodyStream, signal: AbortSignal, includeUsage: boolean, native = false): AsyncGenerator<ChatChunk> {
   const translator = new AnthropicStreamTranslator(includeUsage)
+  let pendingWire = ''
   for await (const event of sseEvents(body, signal)) {
     if (event.data === '') continue
     let data: Loose
@@ -131,7 +160,17 @@ export async function* anthropicChunks(body: BodyStream, signal: AbortSignal, in
     } catch {
       throw new UpstreamError('malformed', `malformed SSE data from upstream: ${event.data.slice(0, 80)}`)
     }
-    yield* translator.push(typeof data.type === 'string' ? data.type : (event.event ?? ''), data)
+    const chunks = translator.push(typeof data.type === 'string' ? data.type : (event.event ?? ''), data)
+    if (native) {
+      pendingWire += wireText(event)
+      if (translator.stopped && chunks.length === 0) chunks.push(carrier(translator))
+      // On the last chunk: the one that carries content (a role chunk before it may be dropped by a resume).
+      chunks.forEach((chunk, i) => {
+        chunk[NATIVE_WIRE] = { dialect: 'anthropic-messages', text: i === chunks.length - 1 ? pendingWire : '' }
+      })
+      if (chunks.length) pendingWire = ''
+    }
+    yield* chunks
     if (translator.stopped) return
   }
   throw new UpstreamError('malformed', 'the upstream stream ended before message_stop: the answer was cut')

@@ -1,68 +1,22 @@
 // OpenAI Chat Completions ⇄ Anthropic Messages (PROTOCOLS.md §3): the request going up and
 // the non-stream answer coming back. Pure functions, no I/O; stream.ts does the SSE events.
-import type { ChatCompletion, ChatMessage, ChatRequest, ContentPart, FinishReason, ToolCall, Usage } from '../contract.ts'
+// The wire types and the mapping tables (stop reasons, tool_choice, images, usage, thinking
+// budgets) live in dialects/anthropic-messages/wire.ts, shared with the inbound /v1/messages
+// codec: one table per mapping, both directions.
+import type { ChatCompletion, ChatMessage, ChatRequest, ContentPart, ToolCall } from '../contract.ts'
 import { UpstreamError } from '../upstream-error.ts'
+import {
+  THINKING_BUDGET_TOKENS, finishReason, imageSourceFromUrl, withStopSequence, toAnthropicToolChoice, toOpenAIUsage,
+  type AnthropicBlock, type AnthropicMessage, type AnthropicRequest, type AnthropicResponse, type AnthropicUsage,
+} from '../../dialects/anthropic-messages/wire.ts'
 
-/**
- * `reasoning_effort` → `thinking.budget_tokens`. Anthropic's minimum budget is 1024; the
- * steps roughly double so that each level is a visible difference in depth and cost.
- */
-export const THINKING_BUDGET_TOKENS: Record<string, number> = {
-  minimal: 1024,
-  low: 2048,
-  medium: 8192,
-  high: 16384,
-  xhigh: 32768,
-}
+export type { AnthropicBlock, AnthropicMessage, AnthropicRequest, AnthropicResponse, AnthropicUsage }
+export { THINKING_BUDGET_TOKENS, finishReason }
+/** Anthropic usage → OpenAI usage (the shared table). */
+export const toUsage = toOpenAIUsage
+
 /** Anthropic's temperature range is 0..1 (OpenAI's is 0..2). */
 const MAX_TEMPERATURE = 1
-
-export type AnthropicBlock =
-  | { type: 'text'; text: string }
-  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } }
-  | { type: 'tool_use'; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; tool_use_id: string; content: string | AnthropicBlock[]; is_error?: boolean }
-  | { type: 'thinking'; thinking: string; signature?: string }
-  | { type: string; [k: string]: unknown }
-
-export interface AnthropicMessage {
-  role: 'user' | 'assistant'
-  content: string | AnthropicBlock[]
-}
-
-export interface AnthropicRequest {
-  model: string
-  max_tokens: number
-  messages: AnthropicMessage[]
-  system?: string
-  stream?: boolean
-  temperature?: number
-  top_p?: number
-  top_k?: number
-  stop_sequences?: string[]
-  metadata?: { user_id: string }
-  tools?: Array<{ name: string; description?: string; input_schema: Record<string, unknown> }>
-  tool_choice?: { type: 'auto' | 'any' | 'none' | 'tool'; name?: string; disable_parallel_tool_use?: boolean }
-  thinking?: { type: 'enabled'; budget_tokens: number }
-}
-
-export interface AnthropicUsage {
-  input_tokens?: number
-  output_tokens?: number
-  cache_creation_input_tokens?: number | null
-  cache_read_input_tokens?: number | null
-}
-
-export interface AnthropicResponse {
-  id: string
-  type: 'message'
-  role: 'assistant'
-  model: string
-  content: AnthropicBlock[]
-  stop_reason: string | null
-  stop_sequence: string | null
-  usage: AnthropicUsage
-}
 
 const badRequest = (message: string) => new UpstreamError('client', message, { status: 400, upstreamCode: 'invalid_request_error' })
 
@@ -86,13 +40,10 @@ function textOf(content: ChatMessage['content']): string {
   return content.filter((p) => p.type === 'text').map((p) => (p as { text: string }).text).join('\n')
 }
 
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s
-
 function imageBlock(url: string): AnthropicBlock {
-  const data = DATA_URL.exec(url)
-  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } }
-  if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } }
-  throw badRequest('image_url must be a base64 data URL or an http(s) URL')
+  const source = imageSourceFromUrl(url)
+  if (!source) throw badRequest('image_url must be a base64 data URL or an http(s) URL')
+  return { type: 'image', source }
 }
 
 function partToBlock(part: ContentPart): AnthropicBlock {
@@ -166,19 +117,6 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system: string |
   return { system: joined || undefined, messages: out }
 }
 
-function toolChoice(req: ChatRequest): AnthropicRequest['tool_choice'] {
-  const choice = req.tool_choice
-  let mapped: AnthropicRequest['tool_choice']
-  if (choice === 'auto') mapped = { type: 'auto' }
-  else if (choice === 'required') mapped = { type: 'any' }
-  else if (choice === 'none') mapped = { type: 'none' }
-  else if (choice && typeof choice === 'object') mapped = { type: 'tool', name: choice.function.name }
-  if (req.parallel_tool_calls === false && mapped?.type !== 'none') {
-    mapped = { ...(mapped ?? { type: 'auto' }), disable_parallel_tool_use: true }
-  }
-  return mapped
-}
-
 function thinkingBudget(effort: unknown): number | undefined {
   if (effort === undefined || effort === null || effort === 'none') return undefined
   const budget = typeof effort === 'string' ? THINKING_BUDGET_TOKENS[effort] : undefined
@@ -214,36 +152,10 @@ export function toAnthropicRequest(req: ChatRequest, defaultMaxTokens: number): 
       ...(tool.function.description ? { description: tool.function.description } : {}),
       input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
     }))
-    const choice = toolChoice(req)
+    const choice = toAnthropicToolChoice(req.tool_choice, req.parallel_tool_calls)
     if (choice) body.tool_choice = choice
   }
   return body
-}
-
-export function finishReason(stopReason: string | null | undefined): FinishReason {
-  switch (stopReason) {
-    case 'max_tokens':
-    case 'model_context_window_exceeded':
-      return 'length'
-    case 'tool_use':
-      return 'tool_calls'
-    case 'refusal':
-      return 'content_filter'
-    case null:
-    case undefined:
-      return null
-    default: // end_turn, stop_sequence, pause_turn
-      return 'stop'
-  }
-}
-
-/** Anthropic counts cached prompt tokens apart; OpenAI's prompt_tokens includes them. */
-export function toUsage(usage: AnthropicUsage, outputTokens = usage.output_tokens ?? 0): Usage {
-  const cacheRead = usage.cache_read_input_tokens ?? 0
-  const prompt = (usage.input_tokens ?? 0) + cacheRead + (usage.cache_creation_input_tokens ?? 0)
-  const result: Usage = { prompt_tokens: prompt, completion_tokens: outputTokens, total_tokens: prompt + outputTokens }
-  if (cacheRead > 0) result.prompt_tokens_details = { cached_tokens: cacheRead }
-  return result
 }
 
 /** A Messages answer → an OpenAI chat.completion. */
@@ -269,12 +181,14 @@ export function fromAnthropicResponse(body: AnthropicResponse, now = Date.now())
   }
   if (toolCalls.length) message.tool_calls = toolCalls
   if (reasoning) message.reasoning_content = reasoning
+  const choice: ChatCompletion['choices'][number] = { index: 0, message, logprobs: null, finish_reason: finishReason(body.stop_reason) ?? 'stop' }
+  if (body.stop_reason === 'stop_sequence' && body.stop_sequence) withStopSequence(choice, body.stop_sequence)
   return {
     id: body.id,
     object: 'chat.completion',
     created: Math.floor(now / 1000),
     model: body.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(body.stop_reason) ?? 'stop' }],
+    choices: [choice],
     usage: toUsage(body.usage ?? {}),
   }
 }

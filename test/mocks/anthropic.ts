@@ -3,7 +3,8 @@
 // user/assistant only, thinking budget rules), JSON answers with a `request-id` header, SSE
 // `event:`/`data:` frames (message_start, content blocks, ping anywhere, thinking and
 // signature deltas, input_json_delta fragments, message_delta usage, message_stop), the
-// `{"type":"error",…}` error body, a mid-stream `error` event, and the paginated /v1/models.
+// `{"type":"error",…}` error body, a mid-stream `error` event, the paginated /v1/models, and
+// POST /v1/messages/count_tokens (`{"input_tokens": n}`, see mockTokenCount).
 import type { ServerResponse } from 'node:http'
 import { startMockServer, writeFrames, type MockServer, type RecordedRequest } from './server.ts'
 import { isFault, playFault, type Fault } from './faults.ts'
@@ -34,6 +35,9 @@ export interface AnthropicMock extends MockServer {
   script(...steps: AnthropicStep[]): void
   fallback: AnthropicAnswer
   messageRequests(): RecordedRequest[]
+  /** Faults for the next POST /v1/messages/count_tokens requests. */
+  scriptCount(...faults: Fault[]): void
+  countRequests(): RecordedRequest[]
 }
 
 export const ANTHROPIC_VERSION = '2023-06-01'
@@ -145,15 +149,22 @@ async function playStream(res: ServerResponse, frames: string[], answer: Anthrop
   res.end()
 }
 
+/** The mock's count_tokens answer: deterministic, and unlike any tokenizer's estimate. */
+export function mockTokenCount(body: { system?: unknown; messages?: unknown; tools?: unknown }): number {
+  return 7000 + JSON.stringify([body.system ?? null, body.messages ?? [], body.tools ?? []]).length
+}
+
 export async function startAnthropicMock(options: { models?: string[]; apiKey?: string; pageSize?: number } = {}): Promise<AnthropicMock> {
   const queue: AnthropicStep[] = []
+  const countQueue: Fault[] = []
   let mock: AnthropicMock
   const server = await startMockServer(async (req, res, recorded) => {
     const url = new URL(req.url ?? '/', 'http://mock')
     if (req.headers['x-api-key'] !== mock.apiKey) {
       return sendError(res, 401, 'authentication_error', 'invalid x-api-key')
     }
-    if (req.headers['anthropic-version'] !== ANTHROPIC_VERSION) {
+    // Versions are dates; newer SDKs send newer ones (the official SDK 1.x sends 2026-10-21).
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(String(req.headers['anthropic-version'] ?? ''))) {
       return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required')
     }
     if (req.method === 'GET' && url.pathname === '/v1/models') {
@@ -169,6 +180,16 @@ export async function startAnthropicMock(options: { models?: string[]; apiKey?: 
         first_id: page[0] ?? null,
         last_id: page.at(-1) ?? null,
       }))
+      return
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/messages/count_tokens') {
+      const body = recorded.body
+      if (typeof body?.model !== 'string') return sendError(res, 400, 'invalid_request_error', 'model: Field required')
+      if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, 400, 'invalid_request_error', 'messages: Field required')
+      const step = countQueue.shift()
+      if (step && (await playFault(res, step))) return
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': REQUEST_ID })
+      res.end(JSON.stringify({ input_tokens: mockTokenCount(body) }))
       return
     }
     if (req.method === 'POST' && url.pathname === '/v1/messages') {
@@ -194,7 +215,9 @@ export async function startAnthropicMock(options: { models?: string[]; apiKey?: 
     apiKey: options.apiKey ?? 'sk-ant-api03-mock-key-000000',
     script: (...steps) => void queue.push(...steps),
     fallback: { text: 'Hello from Claude' },
-    messageRequests: () => server.requests.filter((r) => r.url.startsWith('/v1/messages')),
+    messageRequests: () => server.requests.filter((r) => r.url === '/v1/messages'),
+    scriptCount: (...faults) => void countQueue.push(...faults),
+    countRequests: () => server.requests.filter((r) => r.url === '/v1/messages/count_tokens'),
   }
   return mock
 }

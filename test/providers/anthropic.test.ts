@@ -164,7 +164,7 @@ t.test('stop_reason → finish_reason; cached prompt tokens count in prompt_toke
   }
   anthropic.script({ text: 'x', usage: { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 100, cache_creation_input_tokens: 20 } })
   const data = await gw.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }] })
-  t.same(data.usage, { prompt_tokens: 130, completion_tokens: 3, total_tokens: 133, prompt_tokens_details: { cached_tokens: 100 } })
+  t.same(data.usage, { prompt_tokens: 130, completion_tokens: 3, total_tokens: 133, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 } })
 })
 
 t.test('stream: text and reasoning deltas, finish_reason, usage chunk only with include_usage', async (t) => {

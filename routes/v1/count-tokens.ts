@@ -1,0 +1,43 @@
+// count_tokens for /v1/messages/count_tokens: Anthropic's own count when the provider that
+// would serve the model now (the router's first candidate with its breaker not open) is
+// Anthropic; otherwise — or when that call fails — an estimate with a real tokenizer
+// (dialects/anthropic-messages/count-tokens.ts). Never a fixed number.
+import type { FastifyInstance } from 'fastify'
+import type { RequestContext } from '../../plugins/router.ts'
+import { breakerState } from '../../plugins/registry.ts'
+import { modelNotFound } from '../../plugins/errors.ts'
+import { AnthropicProvider } from '../../providers/anthropic/index.ts'
+import { estimateInputTokens } from '../../dialects/anthropic-messages/count-tokens.ts'
+import { FORWARDED_HEADERS } from '../../dialects/anthropic-messages/request.ts'
+import type { AnthropicRequest } from '../../dialects/anthropic-messages/wire.ts'
+
+export interface Counted {
+  inputTokens: number
+  source: 'anthropic' | 'estimate'
+  provider?: string
+}
+
+function forwarded(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of FORWARDED_HEADERS) {
+    const value = headers[name]
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(',') : value
+  }
+  return out
+}
+
+export async function countTokens(app: FastifyInstance, body: AnthropicRequest, headers: Record<string, string | string[] | undefined>, rctx: RequestContext): Promise<Counted> {
+  const candidates = app.router.candidates(body.model)
+  if (candidates.length === 0) throw modelNotFound(body.model)
+  const serving = candidates.find((c) => breakerState(c.entry.breaker) !== 'open') ?? candidates[0]
+  const provider = serving.entry.provider
+  if (provider instanceof AnthropicProvider) {
+    try {
+      const inputTokens = await provider.countTokens(body, serving.model, rctx.signal, forwarded(headers))
+      return { inputTokens, source: 'anthropic', provider: serving.entry.name }
+    } catch (err) {
+      rctx.log.warn({ provider: serving.entry.name, err: (err as Error).message }, 'count_tokens upstream failed; answering with an estimate')
+    }
+  }
+  return { inputTokens: await estimateInputTokens(body), source: 'estimate' }
+}
