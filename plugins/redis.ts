@@ -1,5 +1,12 @@
 // Decorates `app.redis`: an ioredis client when REDIS_URL is set, else undefined (every
 // feature that can share state through Redis falls back to memory). Quits on close.
+//
+// Every command has a deadline (REDIS_TIMEOUT_MS, issue 9 item 12): a Redis that hangs (the
+// process stopped, a blackholed network) or is gone costs a request at most that, and the
+// callers decide what a failure means — rate limiting fails open, sessions answer 503. No
+// offline queue: while disconnected a command fails at once instead of waiting in a queue
+// (and running late, after its caller gave up). Reconnects on its own, quickly, so both
+// recover when Redis returns.
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 
@@ -9,21 +16,46 @@ declare module 'fastify' {
   }
 }
 
+/** Connecting (TCP + handshake) may take longer than one command; this is its floor. */
+export const MIN_REDIS_CONNECT_TIMEOUT_MS = 1_000
+/** Reconnect back-off: 50 ms, 100 ms, … capped here, so a returning Redis is used within a second. */
+export const MAX_REDIS_RECONNECT_DELAY_MS = 1_000
+
+export function redisOptions(timeoutMs: number) {
+  return {
+    connectionName: 'tiergate',
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, MIN_REDIS_CONNECT_TIMEOUT_MS),
+    enableOfflineQueue: false,
+    // A command in flight when the connection drops fails instead of being replayed later.
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt: number) => Math.min(attempt * 50, MAX_REDIS_RECONNECT_DELAY_MS),
+  }
+}
+
 export default fp(async function redis(app) {
   const url = app.config.redisUrl
   if (!url) {
     app.decorate('redis', undefined)
     return
   }
-  const client = new Redis(url, {
-    // Fail a command fast while Redis is down instead of queueing requests behind it.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    connectionName: 'tiergate',
-  })
+  const options = redisOptions(app.config.redisTimeoutMs)
+  const client = new Redis(url, options)
   client.on('error', (err) => app.log.warn({ err: err.message }, 'redis error'))
   app.decorate('redis', client)
   app.addHook('onClose', async () => {
     await client.quit().catch(() => client.disconnect())
   })
+  // Without an offline queue, commands sent before the first connection would fail: give it
+  // one connect timeout at start-up, then start anyway (Redis down is a degraded mode, not fatal).
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      client.off('ready', done)
+      resolve()
+    }
+    const timer = setTimeout(done, options.connectTimeout)
+    client.once('ready', done)
+  })
+  if (client.status !== 'ready') app.log.warn({ status: client.status }, 'redis is not reachable at start-up; features that use it degrade until it is')
 }, { name: 'redis' })
