@@ -14,9 +14,12 @@ export class MemoryResponsesStore implements ResponsesStore {
   readonly #limits: ResponsesLimits
   readonly #entries = new Map<string, Entry>()
   #bytes = 0
+  readonly #now: () => number
 
-  constructor(limits: ResponsesLimits) {
+  /** `now`: the clock (tests pass their own rather than wait for a TTL to pass). */
+  constructor(limits: ResponsesLimits, now: () => number = Date.now) {
     this.#limits = limits
+    this.#now = now
   }
 
   /** Bytes held now (for tests and the status page). */
@@ -36,7 +39,7 @@ export class MemoryResponsesStore implements ResponsesStore {
   #live(id: string): Entry | undefined {
     const entry = this.#entries.get(id)
     if (!entry) return undefined
-    if (entry.expiresAt > Date.now()) return entry
+    if (entry.expiresAt > this.#now()) return entry
     this.#forget(id, entry)
     return undefined
   }
@@ -53,7 +56,7 @@ export class MemoryResponsesStore implements ResponsesStore {
     if (json.length > this.#limits.maxBytes) return
     const previous = this.#entries.get(stored.id)
     if (previous) this.#forget(stored.id, previous)
-    this.#entries.set(stored.id, { json, owner: stored.owner, expiresAt: Date.now() + this.#limits.ttlMs })
+    this.#entries.set(stored.id, { json, owner: stored.owner, expiresAt: this.#now() + this.#limits.ttlMs })
     this.#bytes += json.length
     for (const [id, entry] of this.#entries) {
       if (this.#entries.size <= this.#limits.maxCount && this.#bytes <= this.#limits.maxBytes) break

@@ -14,6 +14,8 @@ export interface Answer {
   finishReason?: string
   /** Stream: how many content pieces (default 3). */
   pieces?: number
+  /** Stream: how many pieces each tool call's arguments come in (default 2). */
+  argumentPieces?: number
   gapMs?: number
   /** Stream: headers at once, then this long before the first frame (a model thinking). */
   thinkMs?: number
@@ -67,9 +69,8 @@ export function streamFrames(model: string, answer: Answer, includeUsage: boolea
   if (answer.toolCalls) {
     answer.toolCalls.forEach((t, index) => {
       frames.push(delta({ tool_calls: [{ index, id: t.id, type: 'function', function: { name: t.name, arguments: '' } }] }))
-      const half = Math.ceil(t.arguments.length / 2)
-      frames.push(delta({ tool_calls: [{ index, function: { arguments: t.arguments.slice(0, half) } }] }))
-      frames.push(delta({ tool_calls: [{ index, function: { arguments: t.arguments.slice(half) } }] }))
+      const size = Math.ceil(t.arguments.length / (answer.argumentPieces ?? 2))
+      for (let i = 0; i < t.arguments.length; i += size) frames.push(delta({ tool_calls: [{ index, function: { arguments: t.arguments.slice(i, i + size) } }] }))
     })
   } else {
     const content = answer.content ?? 'Hello from mock'
