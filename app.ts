@@ -4,11 +4,14 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
+import type { SpanExporter } from '@opentelemetry/sdk-trace'
 
 import errors from './plugins/errors.ts'
 import events from './plugins/events.ts'
 import upstream from './plugins/upstream.ts'
 import registry from './plugins/registry.ts'
+import discovery from './plugins/discovery.ts'
+import startupSummary from './plugins/startup-summary.ts'
 import router from './plugins/router.ts'
 import redis from './plugins/redis.ts'
 import auth from './plugins/auth.ts'
@@ -22,6 +25,7 @@ import sessions from './plugins/sessions.ts'
 import pipeline from './plugins/pipeline.ts'
 import responsesStore from './plugins/responses-store.ts'
 import responseCache from './plugins/cache.ts'
+import telemetry from './plugins/telemetry.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -56,9 +60,11 @@ declare module 'fastify' {
 
 export interface AppOptions {
   config: Config
+  /** Tests: where traces go instead of OTLP. */
+  spanExporter?: SpanExporter
 }
 
-export default fp(async function app(app: FastifyInstance, { config }: AppOptions) {
+export default fp(async function app(app: FastifyInstance, { config, spanExporter }: AppOptions) {
   app.decorate('config', config)
   // Response schemas document the API; serialization stays JSON.stringify so that fields
   // tiergate does not know (new OpenAI fields, provider extras) reach the client untouched.
@@ -75,7 +81,11 @@ export default fp(async function app(app: FastifyInstance, { config }: AppOption
   await app.register(redis)
   await app.register(upstream)
   await app.register(registry)
+  await app.register(discovery)
+  await app.register(startupSummary)
   await app.register(router)
+  // Traces first among the request hooks, so that a refused request (401, 429) is traced too.
+  await app.register(telemetry, { spanExporter })
 
   // Operations: docs, metrics, access control (before any route, so their hooks apply).
   // Hook order matters: CORS answers preflights and decorates even a 401/429; auth sets

@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import pino, { type DestinationStream } from 'pino'
+import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import app from './app.ts'
 import { loadConfig, ConfigError, type Config } from './config.ts'
 import { createRedactor, logRedaction } from './plugins/redact.ts'
@@ -45,9 +46,13 @@ function bodyStillArriving(raw: { complete: boolean; headers: Record<string, str
   return declared && !raw.complete
 }
 
+const trustNearestHops = (hops: number) => (_address: string, hop: number) => hop < hops
+
 export interface ServerOptions {
   /** Where logs go (tests capture them); stdout by default. */
   logStream?: DestinationStream
+  /** Traces go here instead of OTLP (tests: the SDK's in-memory exporter); see plugins/telemetry.ts. */
+  spanExporter?: SpanExporter
 }
 
 export async function buildServer(config: Config, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -66,6 +71,9 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID()
     },
     return503OnClosing: true,
+    // TRUST_PROXY: the client address comes from X-Forwarded-For only behind a proxy we trust.
+    // (A hop count as proxy-addr reads it: trust the nearest N hops; Fastify's types omit numbers.)
+    trustProxy: typeof config.trustProxy === 'number' ? trustNearestHops(config.trustProxy) : config.trustProxy,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   })
   // Node's close() ends only the keep-alive connections idle at that moment. While closing,
@@ -81,7 +89,7 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     if (reply.statusCode >= 400 && bodyStillArriving(request.raw)) reply.header('connection', 'close')
     return payload
   })
-  await fastify.register(app, { config })
+  await fastify.register(app, { config, spanExporter: options.spanExporter })
   return fastify as unknown as FastifyInstance
 }
 

@@ -3,14 +3,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.ts'
 
-/** Used until plugins/redis.ts's REDIS_TIMEOUT_MS is configured (HARDEN-EDGE adds it). */
-export const FALLBACK_REDIS_TIMEOUT_MS = 250
-
-/** REDIS_TIMEOUT_MS, wherever config.ts keeps it. */
-export function redisTimeoutMs(config: Config): number {
-  const c = config as Config & { redisTimeoutMs?: number; redis?: { timeoutMs?: number } }
-  return c.redisTimeoutMs ?? c.redis?.timeoutMs ?? FALLBACK_REDIS_TIMEOUT_MS
-}
+/** REDIS_TIMEOUT_MS (plugins/redis.ts gives ioredis the same deadline per command). */
+export const redisTimeoutMs = (config: Config): number => config.redisTimeoutMs
 
 export class RedisDeadlineError extends Error {
   constructor(ms: number) {

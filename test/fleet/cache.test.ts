@@ -88,20 +88,29 @@ t.test('bypass: client directives, sampling, and what is never stored', async (t
   await chat(gw, warm)
   t.equal((await chat(gw, warm)).headers.get('x-tiergate-cache'), 'bypass', 'temperature > 0 is a sample, not cached')
 
-  // A cut stream, an upstream error and a truncated answer are never stored.
+})
+
+t.test('never stored: a cut stream, an error, a truncated stream', async (t) => {
+  // Breakers stay closed, so that each failure below is the upstream's, not a refusal.
+  const { gw, mock } = await start(t, { BREAKER_VOLUME_THRESHOLD: '1000' })
+  // A cut stream (resumed, and the resumption cut too), an upstream error and a truncated
+  // answer are never stored. (A cut stream that the router resumes to a clean end is complete.)
   const cut = { ...question, messages: [{ role: 'user', content: 'cut' }] }
-  mock.script({ content: 'a long answer that breaks', pieces: 5, cutAfter: 3 })
+  mock.fallback = { content: 'a long answer that breaks', pieces: 5, cutAfter: 3 }
   const text = await (await stream(gw, cut)).text()
   t.notMatch(text, /\[DONE\]/, 'the cut stream ended without [DONE]')
+  mock.fallback = { content: 'Hello from mock' }
   const after = await chat(gw, cut)
+  t.equal(after.status, 200)
   t.equal(after.headers.get('x-tiergate-cache'), 'miss', 'the cut stream was not stored')
   const failing = { ...question, messages: [{ role: 'user', content: 'fails' }] }
   mock.script({ fault: 'status', status: 500 })
   t.equal((await chat(gw, failing)).status, 503)
   t.equal((await chat(gw, failing)).headers.get('x-tiergate-cache'), 'miss', 'an error was not stored')
   const truncated = { ...question, messages: [{ role: 'user', content: 'truncated' }] }
-  mock.script({ content: 'no finish', truncate: true })
+  mock.fallback = { content: 'no finish', truncate: true }
   await (await stream(gw, truncated)).text()
+  mock.fallback = { content: 'Hello from mock' }
   t.equal((await chat(gw, truncated)).headers.get('x-tiergate-cache'), 'miss', 'a stream without finish_reason was not stored')
 })
 
