@@ -22,14 +22,30 @@ export const DEFAULT_BREAKER_RESET_MS = 30_000
 export const DEFAULT_BREAKER_ROLLING_WINDOW_MS = 10_000
 export const DEFAULT_MODELS_REFRESH_MS = 600_000
 export const DEFAULT_DISCOVERY_TIMEOUT_MS = 5_000
+/** While a provider is unreachable, discovery retries after this, doubling up to the max. */
+export const DEFAULT_DISCOVERY_RETRY_MIN_MS = 2_000
+export const DEFAULT_DISCOVERY_RETRY_MAX_MS = 60_000
+/** A request for an unknown model refreshes a provider at most this often. */
+export const DEFAULT_DISCOVERY_ON_DEMAND_INTERVAL_MS = 10_000
 export const DEFAULT_TIMEOUT_CONNECT_MS = 5_000
 export const DEFAULT_TIMEOUT_FIRST_BYTE_MS = 60_000
 export const DEFAULT_TIMEOUT_FIRST_BYTE_MIN_MS = 2_000
 export const DEFAULT_TIMEOUT_IDLE_MS = 30_000
 export const DEFAULT_TIMEOUT_TOTAL_MS = 600_000
+/** Hedged first tokens: off (0) by default — a hedge can double the cost of slow requests. */
+export const DEFAULT_HEDGE_FIRST_BYTE_MS = 0
 export const DEFAULT_KEY_AUTH_COOLDOWN_MS = 3_600_000
 export const DEFAULT_MAX_COOLDOWN_WAIT_MS = 5_000
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
+// Upstream limits (issue 9 items 6, 9, 10).
+/** One SSE event or NDJSON line from an upstream; a real chunk is a few KB, a big tool call < 1 MB. */
+export const DEFAULT_UPSTREAM_MAX_EVENT_BYTES = 4 * 1024 * 1024
+/** One JSON answer from an upstream (a long completion is well under 1 MB). */
+export const DEFAULT_UPSTREAM_MAX_BODY_BYTES = 32 * 1024 * 1024
+/** The longest an upstream's retry-after may cool a key (and the Retry-After tiergate returns). */
+export const DEFAULT_MAX_KEY_COOLDOWN_MS = 3_600_000
+/** Nesting depth of a request body (objects and arrays); a JSON Schema nests ~10 deep. */
+export const DEFAULT_BODY_MAX_DEPTH = 64
 export const DEFAULT_SESSION_TTL_MS = 86_400_000
 // Hardening (issue 9 items 11–14).
 /** Time to receive a whole request (headers and body); never limits the response, so never a stream. */
@@ -43,6 +59,8 @@ export const DEFAULT_SESSION_MAX_BYTES = 1024 * 1024
 export const DEFAULT_RESPONSES_TTL_MS = 2_592_000_000
 export const DEFAULT_RESPONSES_MAX_COUNT = 10_000
 export const DEFAULT_RESPONSES_MAX_BYTES = 64 * 1024 * 1024
+/** A committed /v1/messages stream silent this long gets an Anthropic `ping` event. */
+export const DEFAULT_MESSAGES_PING_INTERVAL_MS = 10_000
 export const DEFAULT_UNKNOWN_PROVIDER_TIER = 10
 // Fleet (issue 13): response cache, coalescing, affinity, traces.
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000
@@ -77,6 +95,7 @@ const ENV_SCHEMA = Type.Object({
     { default: 'info' },
   ),
   BODY_LIMIT_BYTES: Int(DEFAULT_BODY_LIMIT_BYTES, 1024),
+  BODY_MAX_DEPTH: Int(DEFAULT_BODY_MAX_DEPTH, 2, 10_000),
   REQUEST_TIMEOUT_MS: Int(DEFAULT_REQUEST_TIMEOUT_MS, 0, MAX_TIMER_MS),
   CONNECTION_TIMEOUT_MS: Int(DEFAULT_CONNECTION_TIMEOUT_MS, 0, MAX_TIMER_MS),
 
@@ -93,6 +112,9 @@ const ENV_SCHEMA = Type.Object({
   CUSTOM_PROVIDERS: Str(''),
   MODELS_REFRESH_MS: Int(DEFAULT_MODELS_REFRESH_MS, 0),
   DISCOVERY_TIMEOUT_MS: Int(DEFAULT_DISCOVERY_TIMEOUT_MS, 1),
+  DISCOVERY_RETRY_MIN_MS: Int(DEFAULT_DISCOVERY_RETRY_MIN_MS, 1, MAX_TIMER_MS),
+  DISCOVERY_RETRY_MAX_MS: Int(DEFAULT_DISCOVERY_RETRY_MAX_MS, 1, MAX_TIMER_MS),
+  DISCOVERY_ON_DEMAND_INTERVAL_MS: Int(DEFAULT_DISCOVERY_ON_DEMAND_INTERVAL_MS, 0, MAX_TIMER_MS),
 
   // Resilience: attempts, retries, cooldowns, timeouts (per-provider overrides in the family)
   MAX_ATTEMPTS: Int(10, 1, 100),
@@ -100,13 +122,22 @@ const ENV_SCHEMA = Type.Object({
   RETRY_BASE_DELAY_MS: Int(200, 0),
   MAX_COOLDOWN_WAIT_MS: Int(DEFAULT_MAX_COOLDOWN_WAIT_MS, 0),
   KEY_AUTH_COOLDOWN_MS: Int(DEFAULT_KEY_AUTH_COOLDOWN_MS, 0),
+  MAX_KEY_COOLDOWN_MS: Int(DEFAULT_MAX_KEY_COOLDOWN_MS, 1000),
   TIMEOUT_CONNECT_MS: Int(DEFAULT_TIMEOUT_CONNECT_MS, 1),
   TIMEOUT_FIRST_BYTE_MS: Int(DEFAULT_TIMEOUT_FIRST_BYTE_MS, 1),
   TIMEOUT_FIRST_BYTE_MIN_MS: Int(DEFAULT_TIMEOUT_FIRST_BYTE_MIN_MS, 1),
   TIMEOUT_ADAPTIVE_FACTOR: Type.Number({ default: 4, minimum: 0 }),
   TIMEOUT_IDLE_MS: Int(DEFAULT_TIMEOUT_IDLE_MS, 1),
   TIMEOUT_TOTAL_MS: Int(DEFAULT_TIMEOUT_TOTAL_MS, 1),
+  // Continuity: hedged first tokens, mid-stream resume, tool-call delivery
+  HEDGE_FIRST_BYTE_MS: Int(DEFAULT_HEDGE_FIRST_BYTE_MS, 0, MAX_TIMER_MS),
+  STREAM_RESUME: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '1' }),
+  STREAM_TOOL_CALLS: Type.Union([Type.Literal('held'), Type.Literal('live')], { default: 'held' }),
   SHUTDOWN_GRACE_MS: Int(DEFAULT_SHUTDOWN_GRACE_MS, 0),
+
+  // Upstream reads: caps on what one upstream answer may make the gateway hold
+  UPSTREAM_MAX_EVENT_BYTES: Int(DEFAULT_UPSTREAM_MAX_EVENT_BYTES, 1024),
+  UPSTREAM_MAX_BODY_BYTES: Int(DEFAULT_UPSTREAM_MAX_BODY_BYTES, 1024),
 
   // Access control and shared state
   GATEWAY_API_KEYS: Str(''),
@@ -125,6 +156,9 @@ const ENV_SCHEMA = Type.Object({
   RESPONSES_TTL_MS: Int(DEFAULT_RESPONSES_TTL_MS, 1),
   RESPONSES_MAX_COUNT: Int(DEFAULT_RESPONSES_MAX_COUNT, 1),
   RESPONSES_MAX_BYTES: Int(DEFAULT_RESPONSES_MAX_BYTES, 1024),
+
+  // Inbound dialects
+  MESSAGES_PING_INTERVAL_MS: Int(DEFAULT_MESSAGES_PING_INTERVAL_MS, 1, MAX_TIMER_MS),
 
   // Fleet: response cache, coalescing, cache-warm affinity, proxies, traces
   CACHE_TTL_MS: Int(0, 0),
@@ -150,7 +184,7 @@ type Env = Static<typeof ENV_SCHEMA>
 /** Every fixed variable name (per-provider families are described by PROVIDER_VARIABLE). */
 export const ENV_VARIABLES = Object.keys(FULL_SCHEMA.properties)
 /** The per-provider variable families. */
-export const PROVIDER_VARIABLE = /^(?:PROVIDER_PRIORITY_([A-Z0-9_]+)|([A-Z0-9_]+?)_(?:API_KEY(?:_\d+)?|BASE_URL|MODELS|TIMEOUT_(?:CONNECT|FIRST_BYTE|IDLE|TOTAL)_MS))$/
+export const PROVIDER_VARIABLE = /^(?:PROVIDER_PRIORITY_([A-Z0-9_]+)|([A-Z0-9_]+?)_(?:API_KEY(?:_\d+)?|BASE_URL|MODELS|PREFILL|HEDGE_FIRST_BYTE_MS|TIMEOUT_(?:CONNECT|FIRST_BYTE|IDLE|TOTAL)_MS))$/
 
 export interface Timeouts {
   connectMs: number
@@ -174,6 +208,10 @@ export interface ProviderSettings {
   /** Set and not disabled: keyed providers need a key, keyless ones a base. */
   enabled: boolean
   timeouts: Timeouts
+  /** `<NAME>_HEDGE_FIRST_BYTE_MS`, else HEDGE_FIRST_BYTE_MS; 0 = no hedge. */
+  hedgeFirstByteMs?: number
+  /** `<NAME>_PREFILL`: may a resumed stream be continued on it by prefill (auto = as the adapter declares). */
+  prefill?: 'auto' | 'on' | 'off'
 }
 
 /** `app.config.<provider>`: what each declaration's `options` returns (anthropic, ollama, …). */
@@ -187,6 +225,10 @@ export interface Config extends ProviderOptions {
   port: number
   logLevel: string
   bodyLimitBytes: number
+  /** Deepest nesting of objects/arrays a request body may have (checked before routing). */
+  bodyMaxDepth: number
+  /** Caps on upstream reads: one SSE event or NDJSON line, one JSON body. */
+  upstream: { maxEventBytes: number; maxBodyBytes: number }
   /** Server timeouts (server.ts): receiving a request, and socket inactivity; 0 = off. */
   server: { requestTimeoutMs: number; connectionTimeoutMs: number }
   breaker: {
@@ -200,6 +242,9 @@ export interface Config extends ProviderOptions {
     aliases: Map<string, string[]>
     modelsRefreshMs: number
     discoveryTimeoutMs: number
+    discoveryRetryMinMs: number
+    discoveryRetryMaxMs: number
+    discoveryOnDemandIntervalMs: number
   }
   resilience: {
     maxAttempts: number
@@ -207,8 +252,12 @@ export interface Config extends ProviderOptions {
     retryBaseDelayMs: number
     maxCooldownWaitMs: number
     keyAuthCooldownMs: number
+    /** Caps every key cool-down and retry-after (and the Retry-After returned). */
+    maxKeyCooldownMs: number
     shutdownGraceMs: number
   }
+  /** Continuity of streams (README "Fallback rules"). */
+  streaming: { resume: boolean; toolCalls: 'held' | 'live'; hedgeFirstByteMs: number }
   providers: Record<string, ProviderSettings>
   customProviders: string[]
   gatewayApiKeys: string[]
@@ -223,6 +272,8 @@ export interface Config extends ProviderOptions {
   sessions: { ttlMs: number; maxMessages: number; maxCount: number; maxBytes: number }
   /** Stored responses (POST /v1/responses with `store`): TTL, and the memory store's bounds. */
   responses: { ttlMs: number; maxCount: number; maxBytes: number }
+  /** /v1/messages: the `ping` keep-alive of committed streams. */
+  messages: { pingIntervalMs: number }
   /** Response cache (off when ttlMs is 0); the bounds apply to the memory store. */
   cache: { ttlMs: number; maxEntries: number; maxBytes: number; nondeterministic: boolean; lockWaitMs: number }
   /** Cache-warm routing: how long a conversation stays pinned to its provider and key (0 = off). */
@@ -326,7 +377,16 @@ function providerSettings(raw: RawEnv, env: Env, name: string, declaration: Prov
       idleMs: t('IDLE_MS', env.TIMEOUT_IDLE_MS),
       totalMs: t('TOTAL_MS', env.TIMEOUT_TOTAL_MS),
     },
+    hedgeFirstByteMs: intVar(raw, `${prefix}_HEDGE_FIRST_BYTE_MS`, env.HEDGE_FIRST_BYTE_MS, 0),
+    prefill: prefillVar(raw, `${prefix}_PREFILL`),
   }
+}
+
+function prefillVar(raw: RawEnv, name: string): 'auto' | 'on' | 'off' {
+  const value = raw[name]?.trim().toLowerCase()
+  if (!value) return 'auto'
+  if (value === 'auto' || value === 'on' || value === 'off') return value
+  throw new ConfigError(name, `must be auto, on or off (got ${JSON.stringify(raw[name])})`)
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -412,6 +472,8 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    bodyMaxDepth: env.BODY_MAX_DEPTH,
+    upstream: { maxEventBytes: env.UPSTREAM_MAX_EVENT_BYTES, maxBodyBytes: env.UPSTREAM_MAX_BODY_BYTES },
     server: { requestTimeoutMs: env.REQUEST_TIMEOUT_MS, connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS },
     breaker: {
       timeoutMs: env.BREAKER_TIMEOUT_MS,
@@ -424,6 +486,9 @@ export function loadConfig(raw: RawEnv = process.env): Config {
       aliases: parseAliases('MODEL_ALIASES', env.MODEL_ALIASES, '|'),
       modelsRefreshMs: env.MODELS_REFRESH_MS,
       discoveryTimeoutMs: env.DISCOVERY_TIMEOUT_MS,
+      discoveryRetryMinMs: env.DISCOVERY_RETRY_MIN_MS,
+      discoveryRetryMaxMs: Math.max(env.DISCOVERY_RETRY_MIN_MS, env.DISCOVERY_RETRY_MAX_MS),
+      discoveryOnDemandIntervalMs: env.DISCOVERY_ON_DEMAND_INTERVAL_MS,
     },
     resilience: {
       maxAttempts: env.MAX_ATTEMPTS,
@@ -431,8 +496,10 @@ export function loadConfig(raw: RawEnv = process.env): Config {
       retryBaseDelayMs: env.RETRY_BASE_DELAY_MS,
       maxCooldownWaitMs: env.MAX_COOLDOWN_WAIT_MS,
       keyAuthCooldownMs: env.KEY_AUTH_COOLDOWN_MS,
+      maxKeyCooldownMs: env.MAX_KEY_COOLDOWN_MS,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     },
+    streaming: { resume: env.STREAM_RESUME === '1', toolCalls: env.STREAM_TOOL_CALLS, hedgeFirstByteMs: env.HEDGE_FIRST_BYTE_MS },
     providers,
     customProviders,
     gatewayApiKeys,
@@ -443,6 +510,7 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     authFailureLimit: env.AUTH_FAILURE_LIMIT,
     sessions: { ttlMs: env.SESSION_TTL_MS, maxMessages: env.SESSION_MAX_MESSAGES, maxCount: env.SESSION_MAX_COUNT, maxBytes: env.SESSION_MAX_BYTES },
     responses: { ttlMs: env.RESPONSES_TTL_MS, maxCount: env.RESPONSES_MAX_COUNT, maxBytes: env.RESPONSES_MAX_BYTES },
+    messages: { pingIntervalMs: env.MESSAGES_PING_INTERVAL_MS },
     cache: { ttlMs: env.CACHE_TTL_MS, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, nondeterministic: env.CACHE_NONDETERMINISTIC === '1', lockWaitMs: env.CACHE_LOCK_WAIT_MS },
     affinity: { ttlMs: env.AFFINITY_TTL_MS },
     trustProxy: parseTrustProxy(env.TRUST_PROXY),

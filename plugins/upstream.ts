@@ -1,7 +1,9 @@
 // Decorates `app.upstream`: the UpstreamHttp client (one undici Pool per upstream origin)
-// that every provider adapter sends through. Closes every pool when the app closes.
+// that every provider adapter sends through, with the read caps from config
+// (UPSTREAM_MAX_EVENT_BYTES, UPSTREAM_MAX_BODY_BYTES, MAX_KEY_COOLDOWN_MS). Closes every pool
+// when the app closes.
 import fp from 'fastify-plugin'
-import { UpstreamHttp } from '../providers/http.ts'
+import { UpstreamHttp } from '../providers/http/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +12,12 @@ declare module 'fastify' {
 }
 
 export default fp(async function upstream(app) {
-  const http = new UpstreamHttp()
+  const { upstream: limits, resilience } = app.config
+  const http = new UpstreamHttp({
+    maxEventBytes: limits.maxEventBytes,
+    maxBodyBytes: limits.maxBodyBytes,
+    maxRetryAfterMs: resilience.maxKeyCooldownMs,
+  })
   app.decorate('upstream', http)
   app.addHook('onClose', async () => http.close())
 }, { name: 'upstream' })

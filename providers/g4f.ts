@@ -4,7 +4,7 @@
 // No embeddings (the router skips it for them) and no cost calculation.
 import type { CallContext, ChatRequest, ChatResult, Provider } from './contract.ts'
 import type { ProviderSettings } from '../config.ts'
-import type { UpstreamHttp } from './http.ts'
+import type { UpstreamHttp } from './http/index.ts'
 import { OpenAICompatibleProvider } from './openai-compatible.ts'
 import { providerPlugin } from './plugin.ts'
 import { UpstreamError } from './upstream-error.ts'

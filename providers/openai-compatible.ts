@@ -2,7 +2,7 @@
 // this adapter plus a parameter map: base URL, auth headers, a request tweak.
 import type { CallContext, ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResponse, Provider } from './contract.ts'
 import type { ProviderSettings } from '../config.ts'
-import type { UpstreamHttp } from './http.ts'
+import type { UpstreamHttp } from './http/index.ts'
 import { normalizeCompletion, openAIChunks } from './openai-sse.ts'
 import { UpstreamError } from './upstream-error.ts'
 

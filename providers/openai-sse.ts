@@ -2,7 +2,7 @@
 // ways we normalise here: `reasoning` (Ollama, OpenRouter) → `reasoning_content`,
 // `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
 import { RAW_JSON, type ChatChunk, type ChatCompletion } from './contract.ts'
-import { sseEventBatches, type BodyStream } from './http.ts'
+import { sseEventBatches, type BodyStream } from './http/index.ts'
 import { UpstreamError } from './upstream-error.ts'
 
 type Loose = Record<string, any>

@@ -9,7 +9,7 @@
 //   `{base}/chat/completions` and `{base}/models` (OpenAI's list).
 import type { CallContext, ChatRequest, ChatResult, Provider } from './contract.ts'
 import type { ProviderSettings } from '../config.ts'
-import type { UpstreamHttp } from './http.ts'
+import type { UpstreamHttp } from './http/index.ts'
 import { bearer, discoveryContext, openAIModelIds } from './openai-compatible.ts'
 import { normalizeCompletion, openAIChunks } from './openai-sse.ts'
 import { providerPlugin } from './plugin.ts'

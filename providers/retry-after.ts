@@ -20,7 +20,19 @@ export function parseDurationMs(value: string): number | undefined {
   return matched.length > 0 && matched === value.trim() ? total : undefined
 }
 
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+/** Without a configured cap (MAX_KEY_COOLDOWN_MS), one hour: no upstream may park a key longer. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 3_600_000
+
+/**
+ * The wait an upstream asked for, capped at `maxMs` at parse time (issue 9 item 9):
+ * `retry-after: 99999999` once cooled a key for 3.2 years and was returned to the client as is.
+ */
+export function retryAfterMs(headers: Headers, now = Date.now(), maxMs = DEFAULT_MAX_RETRY_AFTER_MS): number | undefined {
+  const asked = requestedMs(headers, now)
+  return asked === undefined ? undefined : Math.min(asked, maxMs)
+}
+
+function requestedMs(headers: Headers, now: number): number | undefined {
   const ms = header(headers, 'retry-after-ms')
   if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms))
   const ra = header(headers, 'retry-after')

@@ -4,7 +4,7 @@
 // catalogs and the `live` score; an unreachable server empties its side quietly.
 import type { CallContext, ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResponse, Provider } from '../contract.ts'
 import type { ProviderSettings } from '../../config.ts'
-import { ndjsonObjects, type UpstreamHttp } from '../http.ts'
+import { ndjsonObjects, type UpstreamHttp } from '../http/index.ts'
 import { OpenAICompatibleProvider, discoveryContext } from '../openai-compatible.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { OllamaCatalog, ollamaTagNames } from './catalog.ts'

@@ -1,0 +1,9 @@
+// Shared upstream I/O, one concern per file: the transport (pools, requests, bounded JSON
+// bodies), error decoding, SSE framing, NDJSON framing, and the read caps they share.
+// Adapters never touch sockets themselves; they call UpstreamHttp with their CallContext.
+export type { BodyStream, UpstreamRequest, UpstreamResponse } from './types.ts'
+export { UpstreamHttp, readBounded, serializeRequest } from './transport.ts'
+export { errorFromResponse, readText, upstreamErrorMessage } from './errors.ts'
+export { sseEventBatches, sseEvents } from './sse.ts'
+export { ndjsonObjects } from './ndjson.ts'
+export { DEFAULT_UPSTREAM_LIMITS, limitsOf, type UpstreamLimits } from './limits.ts'

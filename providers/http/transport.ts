@@ -1,0 +1,133 @@
+// The transport: one undici Pool per upstream origin, requests with layered timeout
+// backstops, the Content-Type check, and bounded JSON bodies. Every body it hands out carries
+// the caps (limits.ts) its readers enforce.
+import type { Dispatcher, Pool } from 'undici'
+import type { CallContext } from '../contract.ts'
+import { UpstreamError, toUpstreamError } from '../upstream-error.ts'
+import { createUpstreamPool } from '../upstream-pool.ts'
+import type { BodyStream, UpstreamRequest, UpstreamResponse } from './types.ts'
+import { DEFAULT_UPSTREAM_LIMITS, overCap, setBodyLimits, type UpstreamLimits } from './limits.ts'
+import { errorFromResponse, readText } from './errors.ts'
+import { traceHeaders } from '../../plugins/telemetry/trace.ts'
+
+/** undici's own timeouts back the attempt's timers up; they must not fire first. */
+const BACKSTOP_SLACK_MS = 1000
+
+const CONTENT_TYPES: Record<UpstreamRequest['expect'], RegExp> = {
+  json: /json/i,
+  sse: /event-stream/i,
+  ndjson: /ndjson|jsonl|json/i, // Ollama sends application/x-ndjson; some proxies relabel it
+  any: /.*/,
+}
+
+/**
+ * The request body as JSON. A body that cannot be serialized (JSON.stringify throws on a
+ * 10⁵-deep passthrough field, a BigInt, a cycle) is the client's fault: a 400, never a
+ * connection fault counted against the provider's breaker (issue 9 item 10).
+ */
+export function serializeRequest(json: unknown): string {
+  try {
+    return JSON.stringify(json)
+  } catch (err) {
+    const why = err instanceof RangeError ? 'it is nested too deeply' : (err as Error)?.message ?? String(err)
+    throw new UpstreamError('client', `the request could not be serialized for the upstream: ${why}`, { status: 400, upstreamCode: 'request_not_serializable', cause: err })
+  }
+}
+
+/** The whole body, read incrementally and never past `maxBytes` (a 1 GB body once peaked at 3.2 GB RSS). */
+export async function readBounded(body: BodyStream, maxBytes: number, declaredLength: string | string[] | undefined): Promise<Buffer> {
+  const declared = Number(Array.isArray(declaredLength) ? declaredLength[0] : declaredLength)
+  if (Number.isFinite(declared) && declared > maxBytes) throw overCap(body, 'a JSON body', maxBytes, 'UPSTREAM_MAX_BODY_BYTES')
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > maxBytes) throw overCap(body, 'a JSON body', maxBytes, 'UPSTREAM_MAX_BODY_BYTES')
+    chunks.push(chunk)
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
+}
+
+export class UpstreamHttp {
+  readonly #pools = new Map<string, Pool>()
+  readonly limits: UpstreamLimits
+
+  constructor(limits: Partial<UpstreamLimits> = {}) {
+    this.limits = { ...DEFAULT_UPSTREAM_LIMITS, ...limits }
+  }
+
+  pool(origin: string, connectTimeoutMs: number): Pool {
+    const key = `${origin}|${connectTimeoutMs}`
+    let pool = this.#pools.get(key)
+    if (!pool) {
+      pool = createUpstreamPool(origin, connectTimeoutMs)
+      this.#pools.set(key, pool)
+    }
+    return pool
+  }
+
+  /** Send a request; a non-2xx status or an unexpected Content-Type throws an UpstreamError. */
+  async request(req: UpstreamRequest, ctx: Pick<CallContext, 'signal' | 'timeouts'>): Promise<UpstreamResponse> {
+    const url = new URL(req.url)
+    const streaming = req.expect === 'sse' || req.expect === 'ndjson'
+    // traceHeaders: the attempt's W3C traceparent when the request is traced (plugins/telemetry), else nothing.
+    const headers: Record<string, string> = { accept: streaming ? 'text/event-stream, application/x-ndjson, application/json' : 'application/json', ...req.headers, ...traceHeaders(url) }
+    let body: string | undefined
+    if (req.json !== undefined) {
+      body = serializeRequest(req.json)
+      headers['content-type'] = 'application/json'
+    }
+    let res: Dispatcher.ResponseData
+    try {
+      res = await this.pool(url.origin, ctx.timeouts.connectMs).request({
+        path: url.pathname + url.search,
+        method: req.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        body,
+        signal: ctx.signal,
+        // The router's attempt owns the first-byte, idle and total limits with its own timers
+        // (one owner: one precise error; and undici's bodyTimeout would also run between the
+        // headers and the first chunk, cutting a slow-to-think model at the idle limit). These
+        // are backstops, a little later so that they never win the race: non-stream answers
+        // send headers only once the whole answer is done, so both are bounded by the total.
+        headersTimeout: (streaming ? ctx.timeouts.firstByteMs : ctx.timeouts.totalMs) + BACKSTOP_SLACK_MS,
+        bodyTimeout: (streaming ? Math.max(ctx.timeouts.firstByteMs, ctx.timeouts.idleMs) : ctx.timeouts.totalMs) + BACKSTOP_SLACK_MS,
+      })
+    } catch (err) {
+      throw toUpstreamError(err, ctx.signal)
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw await errorFromResponse(res.statusCode, res.headers, res.body, this.limits.maxRetryAfterMs)
+    }
+    const contentType = String(res.headers['content-type'] ?? '')
+    if (!CONTENT_TYPES[req.expect].test(contentType)) {
+      const preview = await readText(res.body, 512).catch(() => '')
+      const what = /html/i.test(contentType) || /^\s*</.test(preview) ? 'an HTML page' : `Content-Type ${JSON.stringify(contentType)}`
+      throw new UpstreamError('malformed', `expected ${req.expect} but got ${what} with HTTP ${res.statusCode}`, { status: res.statusCode })
+    }
+    setBodyLimits(res.body, this.limits)
+    return { status: res.statusCode, headers: res.headers, body: res.body }
+  }
+
+  /** A JSON request whose whole answer (at most UPSTREAM_MAX_BODY_BYTES) is parsed. */
+  async json<T>(req: Omit<UpstreamRequest, 'expect'>, ctx: Pick<CallContext, 'signal' | 'timeouts'>): Promise<T> {
+    const res = await this.request({ ...req, expect: 'json' }, ctx)
+    let bytes: Buffer
+    try {
+      bytes = await readBounded(res.body, this.limits.maxBodyBytes, res.headers['content-length'])
+    } catch (err) {
+      throw toUpstreamError(err, ctx.signal)
+    }
+    try {
+      return JSON.parse(bytes.toString('utf8')) as T
+    } catch {
+      throw new UpstreamError('malformed', `truncated or invalid JSON from upstream (${bytes.length} bytes)`, { status: res.status })
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()]
+    this.#pools.clear()
+    await Promise.all(pools.map((p) => p.destroy()))
+  }
+}

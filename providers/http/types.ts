@@ -1,0 +1,20 @@
+// The shapes shared by the upstream I/O modules.
+import type { Dispatcher } from 'undici'
+
+export type BodyStream = Dispatcher.ResponseData['body']
+
+export interface UpstreamResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: BodyStream
+}
+
+export interface UpstreamRequest {
+  url: string
+  method?: 'GET' | 'POST' | 'HEAD'
+  headers?: Record<string, string>
+  /** Serialized as JSON. */
+  json?: unknown
+  /** What a successful answer must be: checked against Content-Type. */
+  expect: 'json' | 'sse' | 'ndjson' | 'any'
+}

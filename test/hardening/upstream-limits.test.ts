@@ -1,0 +1,119 @@
+// Issue 9 item 6: every upstream read is capped — one SSE event, one JSON body, one NDJSON
+// line. Over the cap the attempt is a provider fault (malformed: the next provider answers)
+// and the hostile upstream sees its socket closed long before it has sent its payload; the
+// gateway's memory stays bounded. (Before the caps a 6 GB newline-free stream killed the
+// process, and a 1 GB JSON body peaked at 3.2 GB RSS.)
+import t, { type Test } from 'tap'
+import { startGateway, postJson } from '../helpers/gateway.ts'
+import { startOpenAIMock } from '../mocks/openai.ts'
+import { startHostileMock, type HostileBody } from '../mocks/hostile.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const MiB = 1024 * 1024
+const LOW_CAPS = { UPSTREAM_MAX_EVENT_BYTES: String(64 * 1024), UPSTREAM_MAX_BODY_BYTES: String(1 * MiB) }
+
+/** The highest RSS seen while `run` runs (sampled every 5 ms), minus the RSS before. */
+async function peakRssGrowth<T>(run: () => Promise<T>): Promise<{ value: T; growthBytes: number }> {
+  const before = process.memoryUsage().rss
+  let peak = before
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 5)
+  try {
+    const value = await run()
+    peak = Math.max(peak, process.memoryUsage().rss)
+    return { value, growthBytes: peak - before }
+  } finally {
+    clearInterval(sampler)
+  }
+}
+
+async function setup(t: Test, body: HostileBody, env: Record<string, string> = {}) {
+  const hostile = await startHostileMock(body)
+  const backup = await startOpenAIMock({ models: ['m'] })
+  backup.fallback = { content: 'from backup' }
+  const gw = await startGateway({
+    CUSTOM_PROVIDERS: 'hostile,backup',
+    HOSTILE_BASE_URL: hostile.baseUrl, HOSTILE_MODELS: 'm', PROVIDER_PRIORITY_HOSTILE: '1',
+    BACKUP_BASE_URL: backup.baseUrl, BACKUP_MODELS: 'm', PROVIDER_PRIORITY_BACKUP: '2',
+    ...LOW_CAPS,
+    ...env,
+  })
+  t.teardown(async () => {
+    await gw.close()
+    await hostile.close()
+    await backup.close()
+  })
+  return { hostile, backup, gw }
+}
+
+t.test('a 64 MiB newline-free SSE stream: cut at the event cap, the next provider answers', async (t) => {
+  const { hostile, gw } = await setup(t, { kind: 'sse-no-newline', bytes: 64 * MiB })
+  const { value: res, growthBytes } = await peakRssGrowth(async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+    return { status: res.status, provider: res.headers.get('x-tiergate-provider'), text: await res.text() }
+  })
+  t.equal(res.status, 200)
+  t.equal(res.provider, 'backup', 'the oversized event was a provider fault: fell through invisibly')
+  const content = res.text.split('\n\n').filter((f) => f.startsWith('data: {')).map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '').join('')
+  t.equal(content, 'from backup')
+  t.match(res.text, /data: \[DONE\]/)
+  await waitFor(() => hostile.pumped.length === 1, 'the hostile pump to stop')
+  t.ok(hostile.pumped[0].closedEarly, 'the gateway closed the hostile socket')
+  t.ok(hostile.pumped[0].written < 16 * MiB, `the hostile upstream got out only ${(hostile.pumped[0].written / MiB).toFixed(1)} MiB of 64`)
+  t.ok(growthBytes < 48 * MiB, `peak RSS growth ${(growthBytes / MiB).toFixed(1)} MiB`)
+  const attempt = gw.logs.find((l) => l.includes('UPSTREAM_MAX_EVENT_BYTES'))
+  t.ok(attempt, 'the log names the cap that was hit')
+})
+
+t.test('a 256 MiB JSON body (chunked, no length): read incrementally and cut at the body cap', async (t) => {
+  const { hostile, gw } = await setup(t, { kind: 'json-huge', bytes: 256 * MiB })
+  const { value: res, growthBytes } = await peakRssGrowth(() => postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }))
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('x-tiergate-provider'), 'backup')
+  t.equal(res.json.choices[0].message.content, 'from backup')
+  await waitFor(() => hostile.pumped.length === 1, 'the hostile pump to stop')
+  t.ok(hostile.pumped[0].closedEarly, 'the gateway closed the hostile socket')
+  t.ok(hostile.pumped[0].written < 32 * MiB, `the hostile upstream got out only ${(hostile.pumped[0].written / MiB).toFixed(1)} MiB of 256`)
+  t.ok(growthBytes < 64 * MiB, `peak RSS growth ${(growthBytes / MiB).toFixed(1)} MiB`)
+})
+
+t.test('a JSON body whose Content-Length is over the cap is refused before it is read', async (t) => {
+  const { hostile, gw } = await setup(t, { kind: 'json-huge', bytes: 256 * MiB, declareLength: true })
+  const res = await postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(res.headers.get('x-tiergate-provider'), 'backup')
+  await waitFor(() => hostile.pumped.length === 1, 'the hostile pump to stop')
+  t.ok(hostile.pumped[0].written < 32 * MiB, `${(hostile.pumped[0].written / MiB).toFixed(1)} MiB written`)
+})
+
+t.test('a newline-free NDJSON line from Ollama: cut at the event cap', async (t) => {
+  const hostile = await startHostileMock({ kind: 'ndjson-no-newline', bytes: 64 * MiB })
+  const gw = await startGateway({
+    PROVIDERS_DISABLED: 'gpt4all,pollinations',
+    OLLAMA_BASE_URL: hostile.origin, OLLAMA_MODELS: 'm', OLLAMA_REMOTE_BASE_URL: '',
+    ...LOW_CAPS,
+  })
+  t.teardown(async () => {
+    await gw.close()
+    await hostile.close()
+  })
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+  const body = await res.json() as { error: { code: string; message: string } }
+  t.equal(res.status, 503, 'the only provider failed before the first chunk')
+  t.match(body.error.message, /NDJSON line .*UPSTREAM_MAX_EVENT_BYTES/)
+  await waitFor(() => hostile.pumped.length === 1, 'the hostile pump to stop')
+  t.ok(hostile.pumped[0].closedEarly, 'the gateway closed the hostile socket')
+  t.ok(hostile.pumped[0].written < 16 * MiB, `${(hostile.pumped[0].written / MiB).toFixed(1)} MiB written`)
+})
+
+t.test('normal answers under the caps are untouched (default caps)', async (t) => {
+  const backup = await startOpenAIMock({ models: ['m'] })
+  backup.fallback = { content: 'x'.repeat(200_000) }
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'backup', BACKUP_BASE_URL: backup.baseUrl, BACKUP_MODELS: 'm' })
+  t.teardown(async () => { await gw.close(); await backup.close() })
+  const json = await gw.client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(json.choices[0].message.content?.length, 200_000)
+  let streamed = ''
+  for await (const chunk of await gw.client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] })) {
+    streamed += chunk.choices[0]?.delta?.content ?? ''
+  }
+  t.equal(streamed.length, 200_000)
+})
