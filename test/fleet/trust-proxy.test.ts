@@ -1,6 +1,6 @@
 // TRUST_PROXY: behind a load balancer, rate limits key on the client's address (from
 // X-Forwarded-For) and not the balancer's; off by default, so a forged header changes nothing.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway } from '../helpers/gateway.ts'
 import { loadConfig, parseTrustProxy } from '../../config.ts'
@@ -15,7 +15,7 @@ t.test('parseTrustProxy', async (t) => {
   t.equal(loadConfig({}).trustProxy, false, 'off by default')
 })
 
-async function budgetsFor(t: Parameters<Parameters<typeof t.test>[1]>[0], trustProxy: string) {
+async function budgetsFor(t: Test, trustProxy: string) {
   const mock = await startOpenAIMock()
   const gw = await startGateway({ CUSTOM_PROVIDERS: 'upstream', UPSTREAM_BASE_URL: mock.baseUrl, RATE_LIMIT_MAX: '2', TRUST_PROXY: trustProxy })
   t.teardown(async () => { await gw.close(); await mock.close() })
