@@ -27,7 +27,11 @@ for (const p of plans) {
 }
 
 t.test('tokens keep every byte', async (t) => {
-  for (const text of ['a b  c\n\nd ', ' lead', 'x']) t.equal(tokens(text).join(''), text)
+  for (const text of ['a b  c\n\nd ', ' lead', 'x']) {
+    t.equal(tokens(text).join(''), text)
+    t.equal(tokens(text, 'trailing-space').join(''), text)
+  }
+  t.same(tokens('a b ', 'trailing-space'), ['a ', 'b '])
 })
 
 async function rawStream(url: string, body: unknown): Promise<{ text: string; error?: string }> {

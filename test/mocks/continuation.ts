@@ -15,7 +15,11 @@ export interface Reference {
   text: string
   reasoning?: string
   toolCalls?: ToolCallSpec[]
+  /** How the text is cut into streamed pieces: a word with the space before it (OpenAI's way), or after it. */
+  pieces?: PieceStyle
 }
+
+export type PieceStyle = 'leading-space' | 'trailing-space'
 
 export type ContinuationStyle = 'continue' | 'start-over' | 'repeat-last-words'
 
@@ -25,6 +29,7 @@ export interface Plan {
   reasoning: string
   text: string
   toolCalls: ToolCallSpec[]
+  pieces?: PieceStyle
 }
 
 /** A message in either wire format: OpenAI (`content` string/parts) or Anthropic (string/blocks). */
@@ -58,17 +63,17 @@ function lastWords(text: string, words: number): string {
 
 export function planAnswer(reference: Reference, messages: AnyMessage[], style: ContinuationStyle = 'continue'): Plan {
   const { mode, partial } = partialOf(messages)
-  const full: Plan = { mode, reasoning: reference.reasoning ?? '', text: reference.text, toolCalls: reference.toolCalls ?? [] }
+  const full: Plan = { mode, reasoning: reference.reasoning ?? '', text: reference.text, toolCalls: reference.toolCalls ?? [], pieces: reference.pieces }
   if (mode === 'fresh' || style === 'start-over') return full
   // A continuation that does not continue this answer (a partial it never wrote) starts afresh.
   if (!reference.text.startsWith(partial)) return full
   const rest = reference.text.slice(partial.length)
   // Real models re-think nothing when continuing text: the reasoning was before the answer.
   const text = style === 'repeat-last-words' && partial.trim().length > 0 ? lastWords(partial, 3) + rest : rest
-  return { mode, reasoning: '', text, toolCalls: full.toolCalls }
+  return { mode, reasoning: '', text, toolCalls: full.toolCalls, pieces: reference.pieces }
 }
 
-/** Word-sized pieces as models stream them: each word with the whitespace in front of it. */
-export function tokens(text: string): string[] {
-  return text.match(/\s*\S+|\s+$/g) ?? []
+/** Word-sized pieces as models stream them: each word with the whitespace in front of it (or after it). */
+export function tokens(text: string, style: PieceStyle = 'leading-space'): string[] {
+  return (style === 'leading-space' ? text.match(/\s*\S+|\s+$/g) : text.match(/^\s+|\S+\s*/g)) ?? []
 }

@@ -24,15 +24,15 @@ function fragments(args: string): string[] {
   return out
 }
 
-const completionTokens = (plan: Plan) => tokens(plan.text).length + tokens(plan.reasoning).length + plan.toolCalls.length * 8
+const completionTokens = (plan: Plan) => tokens(plan.text, plan.pieces).length + tokens(plan.reasoning, plan.pieces).length + plan.toolCalls.length * 8
 
 export function openAIFrames(model: string, plan: Plan, includeUsage: boolean): Frames {
   const base = { id: `chatcmpl-scripted-${plan.mode}`, object: 'chat.completion.chunk', created: CREATED, model, system_fingerprint: 'fp_mock' }
   const frame = (choices: unknown[], usage: unknown = null) => `data: ${JSON.stringify({ ...base, choices, usage })}\n\n`
   const delta = (d: Record<string, unknown>, finish: string | null = null) => frame([{ index: 0, delta: d, logprobs: null, finish_reason: finish }])
   const out: Frames = { frames: [delta({ role: 'assistant', content: '', refusal: null })], textFrames: [], toolArgFrames: [] }
-  for (const piece of tokens(plan.reasoning)) out.frames.push(delta({ reasoning_content: piece }))
-  for (const piece of tokens(plan.text)) {
+  for (const piece of tokens(plan.reasoning, plan.pieces)) out.frames.push(delta({ reasoning_content: piece }))
+  for (const piece of tokens(plan.text, plan.pieces)) {
     out.textFrames.push(out.frames.length)
     out.frames.push(delta({ content: piece }))
   }
@@ -62,14 +62,14 @@ export function anthropicFrames(model: string, plan: Plan): Frames {
   let index = 0
   if (plan.reasoning) {
     out.frames.push(event({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '' } }))
-    for (const piece of tokens(plan.reasoning)) out.frames.push(event({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } }))
+    for (const piece of tokens(plan.reasoning, plan.pieces)) out.frames.push(event({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } }))
     out.frames.push(event({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIMmock' } }))
     out.frames.push(event({ type: 'content_block_stop', index }))
     index++
   }
   if (plan.text) {
     out.frames.push(event({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } }))
-    for (const piece of tokens(plan.text)) {
+    for (const piece of tokens(plan.text, plan.pieces)) {
       out.textFrames.push(out.frames.length)
       out.frames.push(event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }))
     }

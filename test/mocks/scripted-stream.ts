@@ -30,6 +30,8 @@ export interface ScriptedUpstream extends MockServer {
   /** Queue what the next chat requests get (per model when `model` is given, else for any). */
   script(...steps: ScriptStep[]): void
   scriptFor(model: string, ...steps: ScriptStep[]): void
+  /** What a request gets when nothing is queued for it ('ok' unless set). */
+  defaultStep: ScriptStep
   /** How a continuation request is answered. */
   style: ContinuationStyle
   /** 'reject': a request whose last message is the assistant's gets a 400 (a server without prefill). */
@@ -105,7 +107,7 @@ export async function startScriptedUpstream(options: { wire: Wire; reference: Re
         return void res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'messages: final assistant content cannot end with trailing whitespace' } }))
       }
     }
-    const step = perModel.get(body.model)?.shift() ?? anyQueue.shift() ?? 'ok'
+    const step = perModel.get(body.model)?.shift() ?? anyQueue.shift() ?? mock.defaultStep
     if (isFault(step)) {
       if (await playFault(res, step)) return
     }
@@ -120,6 +122,7 @@ export async function startScriptedUpstream(options: { wire: Wire; reference: Re
     reference: options.reference,
     script: (...steps) => void anyQueue.push(...steps),
     scriptFor: (model, ...steps) => void perModel.set(model, [...(perModel.get(model) ?? []), ...steps]),
+    defaultStep: 'ok',
     style: 'continue',
     prefill: 'accept',
     gapMs: 0,
