@@ -40,10 +40,13 @@ export function httpServerOptions(requestTimeoutMs: number) {
 }
 
 /** Whether the client is still sending a body this request declared. */
-function bodyStillArriving(raw: { complete: boolean; headers: Record<string, string | string[] | undefined> }): boolean {
+function bodyStillArriving(raw: { complete: boolean; readableLength: number; headers: Record<string, string | string[] | undefined> }): boolean {
+  if (raw.complete) return false
   const length = raw.headers['content-length']
-  const declared = (length !== undefined && length !== '0') || raw.headers['transfer-encoding'] !== undefined
-  return declared && !raw.complete
+  if (raw.headers['transfer-encoding'] !== undefined) return true
+  if (length === undefined || length === '0') return false
+  // `complete` is set only once the body is read; a small body may be here, buffered, unread.
+  return raw.readableLength < Number(length)
 }
 
 const trustNearestHops = (hops: number) => (_address: string, hop: number) => hop < hops
