@@ -1,24 +1,28 @@
 // Decorates `app.providers`: register/get/list providers. For each registered provider it
-// owns an opossum breaker, a key pool, health stats and the catalog-discovery loop, and
-// closes them all when the app closes. Depends on `events` (breaker transitions).
+// owns its breakers (one per model and one for the whole provider: plugins/state/breakers.ts),
+// a key pool and health stats (discovery is plugins/discovery.ts), and closes them all when
+// the app closes. Health changes are published on `app.providerState` (decorated here when nobody did
+// it before) and remote ones applied through it. Depends on `events` (breaker transitions).
 import fp from 'fastify-plugin'
-import CircuitBreaker from 'opossum'
 import type { FastifyInstance } from 'fastify'
 import type { Provider } from '../providers/contract.ts'
 import type { ProviderSettings } from '../config.ts'
 import { KeyPool } from '../providers/key-pool.ts'
 import { ProviderHealth } from './router/health.ts'
-import { UpstreamError } from '../providers/upstream-error.ts'
+import { ProviderBreakers, breakerState, type Breaker, type BreakerState } from './state/breakers.ts'
+import { createProviderState } from './state/provider-state.ts'
 
-export type BreakerState = 'closed' | 'half_open' | 'open'
+export { breakerState, type BreakerState }
 
 export interface ProviderEntry {
   readonly name: string
   readonly tier: number
   readonly provider: Provider
   readonly settings: ProviderSettings
-  /** Fires `thunk()`; one breaker per provider, shared by all its requests. */
-  readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>
+  /** The whole-provider breaker: open when the provider cannot be reached (every model out). */
+  readonly breaker: Breaker
+  /** Per-model breakers inside the provider one. */
+  readonly breakers: ProviderBreakers
   readonly keys: KeyPool
   readonly health: ProviderHealth
   lastRefreshAt: string | undefined
@@ -29,8 +33,6 @@ export interface ProviderRegistry {
   get(name: string): ProviderEntry | undefined
   list(): ProviderEntry[]
   has(name: string): boolean
-  /** Re-discover every provider's catalog now (bounded by DISCOVERY_TIMEOUT_MS). */
-  refreshAll(): Promise<void>
 }
 
 declare module 'fastify' {
@@ -39,70 +41,42 @@ declare module 'fastify' {
   }
 }
 
-export function breakerState(breaker: CircuitBreaker): BreakerState {
-  if (breaker.opened) return 'open'
-  if (breaker.halfOpen) return 'half_open'
-  return 'closed'
-}
-
-/**
- * Faults that say nothing about the provider's health do not count against its breaker: the
- * client's own, what it cannot do, and the key-level ones the key pool already handles — a 429
- * (that key, or the anonymous slot, cools down) and, when the provider has keys, a 401/403
- * (that key is taken out while the others serve). A keyless provider answering 401 is failing.
- */
-function isNeutral(err: unknown, keyed: boolean): boolean {
-  if (!(err instanceof UpstreamError)) return false
-  if (err.isClientFault || err.kind === 'unsupported' || err.kind === 'cooling_down' || err.kind === 'rate_limited') return true
-  return keyed && err.kind === 'auth'
-}
-
 export default fp(async function registry(app: FastifyInstance) {
   const entries = new Map<string, ProviderEntry>()
-  const { breaker: breakerConfig, routing, resilience } = app.config
-
-  async function refresh(entry: ProviderEntry): Promise<void> {
-    if (!entry.provider.refresh) return
-    const signal = AbortSignal.timeout(routing.discoveryTimeoutMs)
-    try {
-      await entry.provider.refresh(signal)
-      entry.lastRefreshAt = new Date().toISOString()
-    } catch (err) {
-      // Discovery must never take the gateway down; an unreachable upstream is normal.
-      app.log.debug({ provider: entry.name, err: (err as Error).message }, 'catalog discovery failed')
-    }
+  const { breaker: breakerConfig, resilience } = app.config
+  // MAX_KEY_COOLDOWN_MS (issue 9 item 9) caps every cool-down once config declares it.
+  const maxKeyCooldownMs = (resilience as { maxKeyCooldownMs?: number }).maxKeyCooldownMs || Number.POSITIVE_INFINITY
+  if (!app.hasDecorator('providerState')) {
+    app.decorate('providerState', createProviderState((err) => app.log.warn({ err }, 'a provider-state subscriber threw; ignored')))
   }
 
   const providers: ProviderRegistry = {
     register(provider, settings) {
       if (entries.has(provider.name)) throw new Error(`provider ${provider.name} registered twice`)
-      const breaker = new CircuitBreaker((thunk: () => Promise<unknown>) => thunk(), {
-        name: provider.name,
-        // 0 = off: the layered timeouts (connect, first byte, idle, total) already bound each attempt.
-        timeout: breakerConfig.timeoutMs > 0 ? breakerConfig.timeoutMs : false,
-        errorThresholdPercentage: breakerConfig.errorThresholdPercentage,
-        resetTimeout: breakerConfig.resetTimeoutMs,
-        volumeThreshold: breakerConfig.volumeThreshold,
-        rollingCountTimeout: breakerConfig.rollingWindowMs,
-        rollingCountBuckets: 10,
-        errorFilter: (err: unknown) => isNeutral(err, settings.apiKeys.length > 0),
+      const breakers = new ProviderBreakers(provider.name, breakerConfig, settings.apiKeys.length > 0, ({ model, state }) => {
+        const where = { provider: provider.name, model }
+        if (state === 'open') app.log.warn(where, 'circuit breaker opened')
+        if (state === 'closed') app.log.info(where, 'circuit breaker closed')
+        app.events.emit('breaker', { ...where, state })
+        if (state !== 'half_open') {
+          const untilMs = state === 'open' ? Date.now() + breakerConfig.resetTimeoutMs : undefined
+          app.providerState.publish({ type: 'breaker', ...where, state, untilMs })
+        }
       })
-      breaker.on('open', () => {
-        app.log.warn({ provider: provider.name }, 'circuit breaker opened')
-        app.events.emit('breaker', { provider: provider.name, state: 'open' })
-      })
-      breaker.on('halfOpen', () => app.events.emit('breaker', { provider: provider.name, state: 'half_open' }))
-      breaker.on('close', () => {
-        app.log.info({ provider: provider.name }, 'circuit breaker closed')
-        app.events.emit('breaker', { provider: provider.name, state: 'closed' })
+      const keys = new KeyPool(settings.apiKeys, resilience.keyAuthCooldownMs, maxKeyCooldownMs)
+      keys.onChange = (change) => app.providerState.publish({ type: 'cooldown', provider: provider.name, ...change })
+      app.providerState.attach(provider.name, {
+        applyCooldown: (e) => keys.applyCooldown(e),
+        applyBreaker: (e) => breakers.apply(e.model, e.state),
       })
       const entry: ProviderEntry = {
         name: provider.name,
         tier: settings.tier,
         provider,
         settings,
-        breaker,
-        keys: new KeyPool(settings.apiKeys, resilience.keyAuthCooldownMs),
+        breaker: breakers.provider,
+        breakers,
+        keys,
         health: new ProviderHealth(),
         lastRefreshAt: undefined,
       }
@@ -112,25 +86,13 @@ export default fp(async function registry(app: FastifyInstance) {
     get: (name) => entries.get(name),
     has: (name) => entries.has(name),
     list: () => [...entries.values()],
-    refreshAll: async () => {
-      await Promise.all([...entries.values()].map(refresh))
-    },
   }
   app.decorate('providers', providers)
 
-  let timer: NodeJS.Timeout | undefined
-  // Start-up waits for discovery at most DISCOVERY_TIMEOUT_MS; unreachable upstreams fail fast.
-  app.addHook('onReady', async () => {
-    await providers.refreshAll()
-    if (routing.modelsRefreshMs > 0) {
-      timer = setInterval(() => void providers.refreshAll(), routing.modelsRefreshMs)
-      timer.unref()
-    }
-  })
+  // Catalog discovery (start-up, interval, back-off, on demand) is plugins/discovery.ts.
   app.addHook('onClose', async () => {
-    clearInterval(timer)
     for (const entry of entries.values()) {
-      entry.breaker.shutdown()
+      entry.breakers.shutdown()
       await entry.provider.close?.()
     }
   })

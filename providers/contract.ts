@@ -169,6 +169,12 @@ export interface Provider {
   status?(): Record<string, unknown>
   /** Higher = healthier; used to order providers inside a tier (Ollama's `live`). */
   liveScore?(): number
+  /**
+   * Whether a resumed stream may be continued here by prefill (the delivered text as a final
+   * assistant message): true (Anthropic), false (OpenAI), 'learn' (try; a 400 to a gateway-made
+   * prefill turns it off for this provider). `<NAME>_PREFILL=on|off` overrides. Absent = false.
+   */
+  readonly acceptsPrefill?: boolean | 'learn'
   close?(): Promise<void>
 }
 

@@ -19,6 +19,7 @@ export type FaultKind =
   | 'breaker_open'
   | 'cooling_down' // every key of the provider is cooling down
   | 'aborted' // the client left
+  | 'local_resource' // this process ran out of something (EMFILE, ENFILE, ENOBUFS): never the provider's fault
 
 export class UpstreamError extends Error {
   readonly kind: FaultKind
@@ -56,6 +57,8 @@ export function kindForStatus(status: number): FaultKind {
   return 'server'
 }
 
+/** The gateway's own host is out of file descriptors or buffers: no provider is to blame. */
+const LOCAL_RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM'])
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
 
 /** Anything thrown while talking to an upstream → UpstreamError. */
@@ -70,6 +73,7 @@ export function toUpstreamError(err: unknown, signal?: AbortSignal): UpstreamErr
   if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamError('timeout', 'no response headers in time', { cause: err })
   if (err instanceof undiciErrors.BodyTimeoutError) return new UpstreamError('timeout', 'the upstream went silent (idle timeout)', { cause: err })
   if (err instanceof SyntaxError) return new UpstreamError('malformed', `invalid JSON from upstream: ${err.message}`, { cause: err })
+  if (code && LOCAL_RESOURCE_CODES.has(code)) return new UpstreamError('local_resource', `the gateway is out of local resources (${code})`, { cause: err })
   if (code && CONNECTION_CODES.has(code)) return new UpstreamError('connection', `connection failed (${code})`, { cause: err })
   if (err instanceof undiciErrors.UndiciError) return new UpstreamError('connection', `upstream I/O failed (${code ?? e.name})`, { cause: err })
   return new UpstreamError('connection', `upstream I/O failed: ${e?.message ?? String(err)}`, { cause: err })

@@ -15,7 +15,10 @@ export function providerSnapshot(entry: ProviderEntry) {
     catchAll: entry.provider.catchAll === true,
     catalogSize: entry.provider.models().length,
     breaker: {
-      state: breakerState(entry.breaker),
+      // Per model (a model's faults never take the others down) and the whole provider (unreachable).
+      state: entry.breakers.summary(),
+      provider: breakerState(entry.breaker),
+      models: entry.breakers.snapshot(),
       stats: {
         fires: stats.fires, successes: stats.successes, failures: stats.failures, rejects: stats.rejects,
         timeouts: stats.timeouts, latencyMean: stats.latencyMean,
@@ -35,7 +38,12 @@ const ProviderStatus = Type.Object({
   enabled: Type.Boolean(),
   catchAll: Type.Boolean(),
   catalogSize: Type.Integer(),
-  breaker: Type.Object({ state: Type.Union([Type.Literal('closed'), Type.Literal('half_open'), Type.Literal('open')]), stats: Type.Record(Type.String(), Type.Number()) }),
+  breaker: Type.Object({
+    state: Type.Union([Type.Literal('closed'), Type.Literal('half_open'), Type.Literal('open')], { description: 'the provider as a whole: open when it cannot be reached, or when every model it was asked for has an open breaker' }),
+    provider: Type.String({ description: 'the whole-provider breaker (connection-level faults: refused, DNS, TLS, connect timeout)' }),
+    models: Type.Array(Type.Object({ model: Type.String(), state: Type.String(), failures: Type.Number(), fires: Type.Number() }), { description: 'one breaker per model asked for (per-model faults: 404, 5xx, timeouts, resets, malformed or cut streams)' }),
+    stats: Type.Record(Type.String(), Type.Number()),
+  }),
   live: Type.Union([Type.Integer(), Type.Null()], { description: 'Ollama-style reachability score: 0 nothing, 1 one catalog, 2 local and remote' }),
   health: Type.Object({}, { additionalProperties: true }),
   keys: Type.Array(Type.Object({ fingerprint: Type.String(), state: Type.String(), availableInMs: Type.Integer(), strikes: Type.Integer(), uses: Type.Integer() })),

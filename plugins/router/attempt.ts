@@ -9,6 +9,7 @@ export class Attempt {
   readonly #clientSignal: AbortSignal
   readonly #totalTimer: NodeJS.Timeout
   #firstByteTimer: NodeJS.Timeout | undefined
+  #commitTimer: NodeJS.Timeout | undefined
   #idleTimer: NodeJS.Timeout | undefined
   #idleMs = 0
   /** When the current wait for an upstream chunk began; undefined while the client reads. */
@@ -51,6 +52,20 @@ export class Attempt {
   }
 
   /**
+   * BREAKER_TIMEOUT_MS: the call must reach its commit point (a whole JSON answer, a stream's
+   * first content chunk) within `ms`. Kept here, not as opossum's own timeout, which would run
+   * over the whole call and so cut every stream longer than it.
+   */
+  armCommitDeadline(ms: number): void {
+    if (ms <= 0) return
+    this.#commitTimer = setTimeout(() => this.abort(new UpstreamError('timeout', 'breaker timeout (BREAKER_TIMEOUT_MS)')), ms)
+  }
+
+  disarmCommitDeadline(): void {
+    clearTimeout(this.#commitTimer)
+  }
+
+  /**
    * Streams after the first chunk: the next chunk must arrive within `ms`. Kept here rather
    * than as undici's bodyTimeout, which also runs between the headers and the first chunk
    * and would cut a slow-to-think model before its first-byte limit.
@@ -85,6 +100,7 @@ export class Attempt {
   release(): void {
     clearTimeout(this.#totalTimer)
     clearTimeout(this.#firstByteTimer)
+    clearTimeout(this.#commitTimer)
     clearTimeout(this.#idleTimer)
     this.#clientSignal.removeEventListener('abort', this.#onClientAbort)
   }

@@ -1,34 +1,45 @@
 // Which providers may answer a model, in which order. Pure functions over the registry.
-//   MODEL_ALIASES: `fast=groq/llama-3.1-8b|gpt-4o-mini` — targets tried in that order.
-//   `<provider>/<model>` pins one provider, but only when the prefix is a registered provider,
-//   so OpenRouter ids such as `meta-llama/llama-3-8b` still match by catalog.
-//   Inside a (target, tier): closed breakers before half-open, reachable before unreachable,
-//   then health buckets, round-robin inside a bucket. One ordering in PROBE_EVERY ignores the
-//   health buckets, so a demoted provider is still tried now and then: its stats stay current
-//   and it wins its traffic back once it recovers (else it would be demoted forever).
+//   The requested model, then the request's own fallbacks (`models: [...]` as OpenRouter's
+//   clients send, `fallbacks: [...]` as LiteLLM's), each expanded through MODEL_ALIASES
+//   (`fast=groq/llama-3.1-8b|gpt-4o-mini`: targets tried in that order), each target with its
+//   own tier order.
+//   `<provider>/<model>` tries the pinned provider first (prefix stripped), when the prefix is a
+//   registered provider; a provider whose catalog lists the whole id (OpenRouter's
+//   `openai/gpt-4o-mini`) stays a candidate after it.
+//   Inside a (target, tier): closed breakers (of that provider *for that model*) before
+//   half-open, reachable before unreachable, then health buckets, round-robin inside a bucket.
+//   One ordering in PROBE_EVERY ignores the health buckets, so a demoted provider is still tried
+//   now and then: its stats stay current and it wins its traffic back once it recovers.
 import type { ProviderEntry, ProviderRegistry } from '../registry.ts'
-import { breakerState } from '../registry.ts'
 
 export interface Candidate {
   entry: ProviderEntry
   /** The model name sent upstream (pin prefix stripped). */
   model: string
-  /** Position of the alias target this candidate serves (0 without aliases). */
+  /** Position of the model (alias target or per-request fallback) this candidate serves. */
   targetIndex: number
+  /** Chosen by a `<provider>/` prefix: first in its target. */
+  pinned: boolean
 }
 
-export function resolveCandidates(model: string, registry: ProviderRegistry, aliases: Map<string, string[]>): Candidate[] {
-  const targets = aliases.get(model) ?? [model]
+/** Requested model first, then per-request fallbacks, each once. */
+export function requestedModels(model: string, fallbacks: readonly string[] = []): string[] {
+  return [...new Set([model, ...fallbacks])]
+}
+
+export function resolveCandidates(models: string | readonly string[], registry: ProviderRegistry, aliases: Map<string, string[]>): Candidate[] {
+  const requested = typeof models === 'string' ? [models] : models
+  const targets = requested.flatMap((model) => aliases.get(model) ?? [model])
   const seen = new Set<string>()
   const candidates: Candidate[] = []
   targets.forEach((target, targetIndex) => {
     const slash = target.indexOf('/')
     const pinned = slash > 0 ? registry.get(target.slice(0, slash)) : undefined
-    const matches = pinned
-      ? [{ entry: pinned, model: target.slice(slash + 1) }]
-      : registry.list()
-          .filter((entry) => entry.provider.catchAll || entry.provider.models().includes(target))
-          .map((entry) => ({ entry, model: target }))
+    const matches = registry.list()
+      // A pinned id is matched by catalogs that list it whole, not by catch-alls.
+      .filter((entry) => (!pinned && entry.provider.catchAll) || entry.provider.models().includes(target))
+      .map((entry) => ({ entry, model: target, pinned: false }))
+    if (pinned) matches.unshift({ entry: pinned, model: target.slice(slash + 1), pinned: true })
     for (const match of matches) {
       const key = `${match.entry.name}\u0000${match.model}`
       if (seen.has(key)) continue
@@ -39,8 +50,8 @@ export function resolveCandidates(model: string, registry: ProviderRegistry, ali
   return candidates
 }
 
-/** Could this candidate still take an attempt now (breaker not open, a key free)? */
-export const couldAnswer = (c: Candidate) => breakerState(c.entry.breaker) !== 'open' && c.entry.keys.hasAvailable()
+/** Could this candidate still take an attempt now (breakers not open for its model, a key free)? */
+export const couldAnswer = (c: Candidate) => c.entry.breakers.stateFor(c.model) !== 'open' && c.entry.keys.hasAvailable(c.model)
 
 const BREAKER_RANK = { closed: 0, half_open: 1, open: 2 } as const
 /** Providers within this factor of the best penalty in their tier share traffic round-robin. */
@@ -53,18 +64,27 @@ function healthBucket(entry: ProviderEntry, best: number, fallbackLatencyMs: num
   return ratio <= HEALTH_BUCKET_FACTOR ? 0 : Math.min(8, Math.floor(Math.log2(ratio)))
 }
 
-/** Order candidates; `turn` rotates equals so that no provider takes all the traffic. */
-export function orderCandidates(candidates: Candidate[], turn: number): Candidate[] {
-  const groups = new Map<string, Candidate[]>()
+/** Group order: target, then the pinned provider, then tier — compared as numbers. */
+function groupRank(c: Candidate): [number, number, number] {
+  return [c.targetIndex, c.pinned ? 0 : 1, c.entry.tier]
+}
+
+/**
+ * Order candidates; `turn` rotates equals so that no provider takes all the traffic.
+ * `prefer` (cache affinity) moves that provider first inside its group when its breaker is closed.
+ */
+export function orderCandidates(candidates: Candidate[], turn: number, prefer?: string): Candidate[] {
+  const groups = new Map<string, { rank: [number, number, number]; members: Candidate[] }>()
   for (const c of candidates) {
-    const key = `${String(c.targetIndex).padStart(4, '0')}|${String(c.entry.tier).padStart(4, '0')}`
+    const rank = groupRank(c)
+    const key = rank.join('|')
     const group = groups.get(key)
-    if (group) group.push(c)
-    else groups.set(key, [c])
+    if (group) group.members.push(c)
+    else groups.set(key, { rank, members: [c] })
   }
+  const sortedGroups = [...groups.values()].sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.rank[2] - b.rank[2])
   const ordered: Candidate[] = []
-  for (const key of [...groups.keys()].sort()) {
-    const group = groups.get(key)!
+  for (const { members: group } of sortedGroups) {
     if (group.length === 1) {
       ordered.push(group[0])
       continue
@@ -77,7 +97,7 @@ export function orderCandidates(candidates: Candidate[], turn: number): Candidat
     const shift = (probe ? Math.floor(turn / PROBE_EVERY) : turn) % group.length
     const rotated = [...group.slice(shift), ...group.slice(0, shift)]
     const rank = (c: Candidate) => [
-      BREAKER_RANK[breakerState(c.entry.breaker)],
+      BREAKER_RANK[c.entry.breakers.stateFor(c.model)],
       c.entry.provider.liveScore?.() === 0 ? 1 : 0,
       probe ? 0 : healthBucket(c.entry, best, fallbackLatency),
     ]
@@ -86,6 +106,8 @@ export function orderCandidates(candidates: Candidate[], turn: number): Candidat
       const rb = rank(b)
       return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2]
     })
+    const preferred = rotated.findIndex((c) => c.entry.name === prefer && c.entry.breakers.stateFor(c.model) === 'closed')
+    if (preferred > 0) rotated.unshift(...rotated.splice(preferred, 1))
     ordered.push(...rotated)
   }
   return ordered

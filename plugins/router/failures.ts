@@ -8,12 +8,12 @@ import { UpstreamError } from '../../providers/upstream-error.ts'
  * Why a provider had no key to lease: cooling down after 429s (a rate limit: the client may be
  * told when to come back), or every key rejected with 401/403 (out of service, not a rate limit).
  */
-export function keysUnavailable(entry: ProviderEntry): UpstreamError {
-  const why = entry.keys.unavailable()
+export function keysUnavailable(entry: ProviderEntry, model: string): UpstreamError {
+  const why = entry.keys.unavailable(model)
   const inS = Math.ceil(Math.max(0, (why?.freeAt ?? Date.now()) - Date.now()) / 1000)
   return why?.reason === 'auth'
     ? new UpstreamError('auth', `every key was rejected (401/403); the first is retried in ${inS} s`)
-    : new UpstreamError('cooling_down', `rate-limited, free again in ${inS} s`)
+    : new UpstreamError('cooling_down', `rate-limited for ${model}, free again in ${inS} s`)
 }
 
 /**

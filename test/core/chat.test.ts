@@ -49,8 +49,9 @@ t.test('stream: a cut before the first chunk falls back invisibly', async (t) =>
   t.match(data.slice(0, -1).map((d) => JSON.parse(d).choices[0]?.delta?.content ?? '').join(''), 'Hello from tier two')
 })
 
-t.test('stream: a cut after the first chunk ends with an error event and no [DONE]', async (t) => {
-  const { gw, tier1 } = await twoTiers(t)
+t.test('stream: with STREAM_RESUME=0 a cut after the first chunk ends with an error event and no [DONE]', async (t) => {
+  // With resume on (the default) the next tier continues the answer: test/router/resume.test.ts.
+  const { gw, tier1 } = await twoTiers(t, { STREAM_RESUME: '0' })
   tier1.script({ content: 'abcdefghij', pieces: 5, cutAfter: 3 })
   const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
   t.equal(res.status, 200)

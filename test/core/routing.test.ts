@@ -78,11 +78,16 @@ t.test('MODEL_ALIASES: a cross-model fallback chain with pinned targets', async 
   let r = await ask(gw, 'smart')
   t.equal(r.response.headers.get('x-tiergate-provider'), 'alpha')
   t.equal(mocks.alpha.chatRequests().at(-1)!.body.model, 'big')
+  // Only another model is next: a blip on the requested one gets one more try first.
   mocks.alpha.script({ fault: 'status', status: 503 })
+  r = await ask(gw, 'smart')
+  t.equal(r.response.headers.get('x-tiergate-provider'), 'alpha', 'retried once on the requested model')
+  t.equal(r.response.headers.get('x-tiergate-attempts'), '2')
+  mocks.alpha.script({ fault: 'status', status: 503 }, { fault: 'status', status: 503 })
   r = await ask(gw, 'smart')
   t.equal(r.response.headers.get('x-tiergate-provider'), 'beta')
   t.equal(mocks.beta.chatRequests().at(-1)!.body.model, 'small')
-  t.equal(r.response.headers.get('x-tiergate-attempts'), '2')
+  t.equal(r.response.headers.get('x-tiergate-attempts'), '3')
 })
 
 t.test('<NAME>_MODELS=* makes a provider a catch-all', async (t) => {

@@ -4,7 +4,10 @@
 //   fallback     — 200 from tier 2 with the right x-tiergate-* headers and the whole answer;
 //   unavailable  — 503 all_providers_failed naming tier 1's fault;
 //   rate_limited — 429 all_providers_failed with Retry-After;
-//   cut          — the stream was committed: 200, tier 1's chunks, an error event, no [DONE].
+//   cut          — the stream was committed: with resume on (the default) it is continued —
+//                  on tier 2, or on tier 1 again when it is the only candidate — and ends with
+//                  [DONE] and no error event; with STREAM_RESUME=0: 200, tier 1's chunks, an
+//                  error event, no [DONE].
 // Never a hang (small timeouts, a deadline on every request), never a 200 that hides a failure,
 // never an upstream request left running or a socket left busy (checked on every mock after
 // every cell), and nothing open at all once the gateway has closed.
@@ -114,8 +117,21 @@ const ROWS: Row[] = [
   },
 ]
 
-function assertOutcome(t: Test, res: ChatResult, stream: boolean, expect: Expect, nextTier: boolean, gatewayLogs: string[]) {
+function assertOutcome(t: Test, res: ChatResult, stream: boolean, expect: Expect, nextTier: boolean, gatewayLogs: string[], resume: boolean) {
   const failureLog = gatewayLogs.map((l) => JSON.parse(l)).find((l) => l.msg === 'upstream attempt failed' && l.provider === 'first')
+  if (expect.kind === 'cut' && resume) {
+    t.equal(res.status, 200, 'committed before the fault')
+    t.equal(res.headers.get('x-tiergate-provider'), 'first')
+    t.equal(res.frames.at(-1), '[DONE]', 'resumed: the answer ends cleanly')
+    t.notOk(res.frames.some((f) => f.includes('"error"')), 'no error event')
+    const text = streamedText(res.frames)
+    t.ok(text.startsWith('ab'), `tier 1's chunks came first (${text})`)
+    t.ok(text.endsWith(nextTier ? 'Hello from second' : 'Hello from first'), `the continuation came from ${nextTier ? 'tier 2' : 'tier 1 again, the only candidate'} (${text})`)
+    const resumed = gatewayLogs.map((l) => JSON.parse(l)).find((l) => l.msg === 'stream resumed on another candidate')
+    t.match(resumed, { from: 'first/gpt-4o-mini', to: nextTier ? 'second/gpt-4o-mini' : 'first/gpt-4o-mini', outcome: 'resumed' }, 'the resume is logged with both providers')
+    t.equal(typeof resumed?.err, 'string', "the log names tier 1's fault")
+    return
+  }
   if (expect.kind === 'cut') {
     t.equal(res.status, 200, 'committed before the fault')
     t.equal(res.headers.get('x-tiergate-provider'), 'first')
@@ -162,16 +178,16 @@ for (const row of ROWS) {
   t.test(row.fault, async (t) => {
     for (const [stream, mode] of [[true, row.stream], [false, row.json]] as const) {
       if (!mode) continue
-      for (const nextTier of [true, false]) {
-        t.test(`${stream ? 'stream' : 'non-stream'}, ${nextTier ? 'healthy next tier' : 'no next tier'}`, async (t) => {
+      for (const [nextTier, resume] of [[true, true], [false, true], ...(mode.expect.kind === 'cut' ? [[true, false], [false, false]] : [])]) {
+        t.test(`${stream ? 'stream' : 'non-stream'}, ${nextTier ? 'healthy next tier' : 'no next tier'}${resume ? '' : ', STREAM_RESUME=0'}`, async (t) => {
           const firstUrl = mode.step === 'refused' ? `${await refusedUrl()}/v1` : undefined
           const specs = [{ name: 'first', tier: 1, keys: ['sk-chaos-first-0001'], url: firstUrl }]
           if (nextTier) specs.push({ name: 'second', tier: 2, keys: ['sk-chaos-second-0002'], url: undefined })
-          const { gw, mocks } = await startTiers(t, specs, TIMEOUTS)
+          const { gw, mocks } = await startTiers(t, specs, { ...TIMEOUTS, STREAM_RESUME: resume ? '1' : '0' })
           if (mode.step !== 'refused') mocks.first.script(mode.step)
 
           const res = await chat(gw, { stream, signal: AbortSignal.timeout(8000) })
-          assertOutcome(t, res, stream, mode.expect, nextTier, gw.logs)
+          assertOutcome(t, res, stream, mode.expect, nextTier, gw.logs, resume)
           t.notMatch(res.text, /sk-chaos/, 'no key in the answer')
 
           for (const [name, mock] of Object.entries(mocks)) {

@@ -1,7 +1,7 @@
 // Key pools through the gateway: a 429 cools one key and the next key of the same provider
 // answers at once; 401/403 takes a key out; the pool state is visible by fingerprint only.
 import t from 'tap'
-import { startTiers, chat, providerStatus } from './setup.ts'
+import { startTiers, chat, providerStatus, MODEL } from './setup.ts'
 import { KeyPool, RATE_LIMIT_ESCALATION_MS, fingerprint } from '../../providers/key-pool.ts'
 import { retryAfterMs } from '../../providers/retry-after.ts'
 
@@ -58,17 +58,17 @@ t.test('without retry-after the cool-down escalates 10 s → 30 s → 60 s → 1
   const applied: number[] = []
   let now = 0
   for (let strike = 0; strike < 5; strike++) {
-    const cooldown = pool.rateLimited(KEY_A, undefined, now)
+    const cooldown = pool.rateLimited(KEY_A, MODEL, undefined, now)
     applied.push(cooldown)
-    t.equal(pool.acquire(now + cooldown - 1), undefined, 'still cooling just before the end')
+    t.equal(pool.acquire(MODEL, { now: now + cooldown - 1 }), undefined, 'still cooling just before the end')
     now += cooldown
-    t.ok(pool.acquire(now), 'free again once the cool-down is over')
+    t.ok(pool.acquire(MODEL, { now }), 'free again once the cool-down is over')
   }
   t.same(applied, [10_000, 30_000, 60_000, 120_000, 120_000])
   t.same(RATE_LIMIT_ESCALATION_MS, [10_000, 30_000, 60_000, 120_000])
-  pool.succeeded(KEY_A)
-  t.equal(pool.rateLimited(KEY_A, undefined, now), 10_000, 'a success resets the ladder')
-  t.equal(pool.rateLimited(KEY_A, 2_500, now), 2_500, "the upstream's own delay wins over the ladder")
+  pool.succeeded(KEY_A, MODEL)
+  t.equal(pool.rateLimited(KEY_A, MODEL, undefined, now), 10_000, 'a success resets the ladder')
+  t.equal(pool.rateLimited(KEY_A, MODEL, 2_500, now), 2_500, "the upstream's own delay wins over the ladder")
 })
 
 t.test('retry-after-ms and x-ratelimit-reset-* set the cool-down', async (t) => {

@@ -70,8 +70,9 @@ t.test('the idle limit does not cut a model that is still thinking before its fi
   t.equal(res.frames.at(-1), '[DONE]')
 })
 
-t.test('idle (stream): a stall after the first chunk ends with an error event and no [DONE]', async (t) => {
-  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { TIMEOUT_IDLE_MS: '300', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_TOTAL_MS: FAR })
+// With resume on (the default) a stall is continued on the next candidate: test/router/resume.test.ts.
+t.test('idle (stream), STREAM_RESUME=0: a stall after the first chunk ends with an error event and no [DONE]', async (t) => {
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }, { name: 'second', tier: 2 }], { TIMEOUT_IDLE_MS: '300', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_TOTAL_MS: FAR, STREAM_RESUME: '0' })
   mocks.first.script({ content: 'abcdefgh', pieces: 4, stallAfter: 3 })
   const res = await chat(gw, { stream: true })
   t.equal(res.status, 200)
@@ -106,8 +107,8 @@ t.test('total (non-stream): headers and half a body, then silence, is the same t
   await mocks.first.waitForNoSockets()
 })
 
-t.test('total (stream): bounds the whole stream, not only its start', async (t) => {
-  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }], { TIMEOUT_TOTAL_MS: '500', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_IDLE_MS: FAR })
+t.test('total (stream), STREAM_RESUME=0: bounds the whole stream, not only its start', async (t) => {
+  const { gw, mocks } = await startTiers(t, [{ name: 'first', tier: 1 }], { TIMEOUT_TOTAL_MS: '500', TIMEOUT_FIRST_BYTE_MS: FAR, TIMEOUT_IDLE_MS: FAR, STREAM_RESUME: '0' })
   mocks.first.script({ content: 'x'.repeat(40), pieces: 40, gapMs: 40 })
   const res = await chat(gw, { stream: true })
   t.equal(res.status, 200)

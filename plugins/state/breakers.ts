@@ -1,0 +1,143 @@
+// Breaker policy: one opossum breaker per provider *and model*, plus one for the whole provider.
+// Providers fail per model (a model withdrawn, overloaded or misconfigured), so one model's
+// faults must not take the provider's other models down, and a half-open trial must be made on
+// the model that failed. A provider that cannot be reached at all (refused, DNS, TLS, connect
+// timeout) is one fault for every model: that counts on the provider-wide breaker only.
+// Model breakers are created lazily and bounded in number (a catch-all provider sees any name).
+import CircuitBreaker from 'opossum'
+import type { Config } from '../../config.ts'
+import { UpstreamError } from '../../providers/upstream-error.ts'
+import { isUnreachable } from '../router/decide.ts'
+
+export type BreakerState = 'closed' | 'half_open' | 'open'
+export type Breaker = CircuitBreaker<[() => Promise<unknown>], unknown>
+
+/** Per provider, at most this many model breakers; the least recently used closed one goes first. */
+export const MAX_MODEL_BREAKERS = 128
+
+export function breakerState(breaker: CircuitBreaker): BreakerState {
+  if (breaker.opened) return 'open'
+  if (breaker.halfOpen) return 'half_open'
+  return 'closed'
+}
+
+const RANK: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 }
+export const worstState = (a: BreakerState, b: BreakerState): BreakerState => (RANK[a] >= RANK[b] ? a : b)
+
+/**
+ * Faults that say nothing about this model's health: the client's own, what the provider
+ * cannot do, the key-level ones the key pool handles (a 429 cools that key for that model; a
+ * 401/403 takes the key out while others serve — a keyless provider answering 401 is failing),
+ * the gateway's own resource exhaustion, and an unreachable provider (the provider breaker's).
+ */
+function neutralForModel(err: unknown, keyed: boolean): boolean {
+  if ((err as { code?: string }).code === 'EOPENBREAKER') return true // refused by the provider breaker: no call was made
+  if (!(err instanceof UpstreamError)) return false
+  if (err.isClientFault || err.kind === 'unsupported' || err.kind === 'cooling_down' || err.kind === 'rate_limited' || err.kind === 'local_resource') return true
+  if (keyed && err.kind === 'auth') return true
+  return isUnreachable(err)
+}
+
+/** The provider breaker counts only faults of the whole provider: it could not be reached. */
+function neutralForProvider(err: unknown): boolean {
+  return !(err instanceof UpstreamError && isUnreachable(err))
+}
+
+export type BreakerTransition = { model: string; state: BreakerState }
+
+export class ProviderBreakers {
+  readonly name: string
+  /** The whole provider (unreachable = every model out). '*' in events. */
+  readonly provider: Breaker
+  readonly #models = new Map<string, Breaker>()
+  readonly #options: ConstructorParameters<typeof CircuitBreaker>[1]
+  readonly #keyed: boolean
+  readonly #onTransition: (t: BreakerTransition) => void
+
+  constructor(name: string, breaker: Config['breaker'], keyed: boolean, onTransition: (t: BreakerTransition) => void) {
+    this.name = name
+    this.#keyed = keyed
+    this.#onTransition = onTransition
+    this.#options = {
+      // Off: the layered timeouts bound every attempt, and BREAKER_TIMEOUT_MS is applied by the
+      // router before commit (a breaker timeout on the whole call would cut long streams).
+      timeout: false,
+      errorThresholdPercentage: breaker.errorThresholdPercentage,
+      resetTimeout: breaker.resetTimeoutMs,
+      volumeThreshold: breaker.volumeThreshold,
+      rollingCountTimeout: breaker.rollingWindowMs,
+      rollingCountBuckets: 10,
+    }
+    this.provider = this.#create('*', neutralForProvider)
+  }
+
+  #create(model: string, errorFilter: (err: unknown) => boolean): Breaker {
+    const breaker: Breaker = new CircuitBreaker((thunk: () => Promise<unknown>) => thunk(), { ...this.#options, name: `${this.name}/${model}`, errorFilter })
+    breaker.on('open', () => this.#onTransition({ model, state: 'open' }))
+    breaker.on('halfOpen', () => this.#onTransition({ model, state: 'half_open' }))
+    breaker.on('close', () => this.#onTransition({ model, state: 'closed' }))
+    return breaker
+  }
+
+  /** The breaker of one model, created on first use. */
+  forModel(model: string): Breaker {
+    const known = this.#models.get(model)
+    if (known) {
+      // Map order = recency of use, for eviction.
+      this.#models.delete(model)
+      this.#models.set(model, known)
+      return known
+    }
+    const breaker = this.#create(model, (err) => neutralForModel(err, this.#keyed))
+    this.#models.set(model, breaker)
+    if (this.#models.size > MAX_MODEL_BREAKERS) this.#evict()
+    return breaker
+  }
+
+  #evict(): void {
+    const victim = [...this.#models].find(([, b]) => breakerState(b) === 'closed') ?? this.#models.entries().next().value!
+    this.#models.delete(victim[0])
+    victim[1].shutdown()
+  }
+
+  /** Without creating one: a model never seen is closed. */
+  stateFor(model: string): BreakerState {
+    const model_ = this.#models.get(model)
+    return worstState(breakerState(this.provider), model_ ? breakerState(model_) : 'closed')
+  }
+
+  /**
+   * The provider as one state, for the status page and readiness: the provider breaker when it
+   * is not closed; else, when every model breaker it has is not closed, the least bad of them
+   * (nothing it was asked for can be served); else closed.
+   */
+  summary(): BreakerState {
+    const own = breakerState(this.provider)
+    if (own !== 'closed' || this.#models.size === 0) return own
+    const states = [...this.#models.values()].map(breakerState)
+    if (states.includes('closed')) return 'closed'
+    return states.includes('half_open') ? 'half_open' : 'open'
+  }
+
+  /** Runs `thunk` through the provider breaker inside the model's. */
+  fire<T>(model: string, thunk: () => Promise<T>): Promise<T> {
+    return this.forModel(model).fire(() => this.provider.fire(thunk)) as Promise<T>
+  }
+
+  /** Merges a state seen on another instance ('*' = the provider breaker). */
+  apply(model: string, state: 'open' | 'closed'): void {
+    const breaker = model === '*' ? this.provider : this.forModel(model)
+    if (state === 'open') breaker.open()
+    else breaker.close()
+  }
+
+  snapshot(): Array<{ model: string; state: BreakerState; failures: number; fires: number }> {
+    return [...this.#models].map(([model, b]) => ({ model, state: breakerState(b), failures: b.stats.failures, fires: b.stats.fires }))
+  }
+
+  shutdown(): void {
+    this.provider.shutdown()
+    for (const b of this.#models.values()) b.shutdown()
+    this.#models.clear()
+  }
+}
