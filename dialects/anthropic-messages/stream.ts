@@ -13,7 +13,7 @@
 import { NATIVE_WIRE, type ChatChunk, type ChunkToolCall, type Usage } from '../../providers/contract.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
 import type { SseEncoder } from '../sse-body.ts'
-import { PING_EVENT, anthropicErrorType, sseEvent, stopReason, stopSequenceOf, toAnthropicUsage, type StopReason } from './wire.ts'
+import { ANTHROPIC_ERROR_TYPES, PING_EVENT, anthropicErrorType, sseEvent, stopReason, stopSequenceOf, toAnthropicUsage, type StopReason } from './wire.ts'
 import { messageId, toolUseId } from './ids.ts'
 
 type BlockKind = 'text' | 'thinking' | 'tool_use' | 'other'
@@ -87,6 +87,7 @@ export class MessagesStreamEncoder implements SseEncoder {
       const usage = toAnthropicUsage(this.#usage)
       out += sseEvent({ type: 'message_delta', delta: { stop_reason: reason, stop_sequence: reason === 'stop_sequence' ? this.#stopSequence : null }, usage })
     }
+    this.#stopSent = true
     return out + sseEvent({ type: 'message_stop' })
   }
 
@@ -205,7 +206,7 @@ export class MessagesStreamEncoder implements SseEncoder {
 export function streamErrorBody(err: unknown): { type: string; message: string } {
   const upstream = err instanceof UpstreamError ? err : undefined
   const upstreamType = upstream?.upstreamCode
-  const type = upstreamType && /^[a-z_]+_error$/.test(upstreamType)
+  const type = upstreamType && ANTHROPIC_ERROR_TYPES.has(upstreamType)
     ? upstreamType
     : upstream?.kind === 'overloaded' ? 'overloaded_error' : anthropicErrorType(upstream?.status ?? 500)
   const message = upstream ? `The stream failed after it had started: ${upstream.message}` : 'The stream failed after it had started.'

@@ -230,6 +230,12 @@ export function toAnthropicUsage(usage: Usage | null | undefined): Required<Pick
 }
 
 // ── errors ───────────────────────────────────────────────────────────────────────────────
+/** The error types Anthropic answers with (an upstream's own type is kept only when it is one). */
+export const ANTHROPIC_ERROR_TYPES = new Set([
+  'invalid_request_error', 'authentication_error', 'billing_error', 'permission_error', 'not_found_error',
+  'request_too_large', 'rate_limit_error', 'api_error', 'timeout_error', 'overloaded_error',
+])
+
 /** HTTP status → Anthropic error type (Anthropic's errors page; 503 → overloaded as in ollama's anthropic.go). */
 export function anthropicErrorType(status: number): string {
   switch (status) {

@@ -15,9 +15,6 @@ import type { AnthropicRequest } from '../../dialects/anthropic-messages/wire.ts
 import { CountTokensRequest, CountTokensResponse, MessagesRequest, MessagesResponse, messagesErrorResponses } from '../../dialects/anthropic-messages/schemas.ts'
 import { countTokens } from './count-tokens.ts'
 
-/** How long a committed Messages stream may be silent before tiergate writes a `ping`. */
-export const DEFAULT_MESSAGES_PING_INTERVAL_MS = 10_000
-
 const DESCRIPTION = [
   'Anthropic Messages API, over the same tiered fallback as Chat Completions: point the Anthropic SDK or a coding agent at the gateway (`ANTHROPIC_BASE_URL`) with a gateway key in `x-api-key`.',
   'When the serving provider is Anthropic, the request goes upstream as it is and its events come back byte for byte (cache_control, thinking signatures, unknown fields survive);',
@@ -29,7 +26,7 @@ const DESCRIPTION = [
 export default async function messages(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const redact = createRedactor(app.config.secrets)
-  const pingIntervalMs = DEFAULT_MESSAGES_PING_INTERVAL_MS
+  const { pingIntervalMs } = app.config.messages
 
   // Anthropic answers carry `request-id` (errors too: plugins/errors.ts sets it for hook failures).
   app.addHook('onRequest', async (request, reply) => {
