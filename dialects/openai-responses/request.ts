@@ -11,6 +11,12 @@ export interface Decoded {
   untranslatable: string | undefined
 }
 
+/** The request field an untranslatable reason is about (the `param` of the 400). */
+export function paramOf(reason: string): string {
+  for (const field of ['background', 'conversation', 'prompt', 'text format']) if (reason.includes(field)) return field === 'text format' ? 'text.format' : field
+  return reason.includes('tool') ? 'tools' : 'input'
+}
+
 /** A request's own input as items (a string is one user message). */
 export function inputItems(input: ResponsesRequest['input']): Item[] {
   if (input === undefined || input === null) return []
@@ -141,6 +147,14 @@ function responseFormat(body: ResponsesRequest): ChatRequest['response_format'] 
   throw new Untranslatable(`the text format \`${format.type}\``)
 }
 
+/** Features that live on OpenAI's side (its conversations, prompt templates, background runs): no translation can fake them. */
+function serverSideFeature(body: ResponsesRequest): string | undefined {
+  if (body.background === true) return '`background: true`'
+  if (body.conversation !== undefined && body.conversation !== null) return '`conversation` (an OpenAI-side conversation)'
+  if (body.prompt !== undefined && body.prompt !== null) return '`prompt` (an OpenAI-side prompt template)'
+  return undefined
+}
+
 /**
  * The internal request: `instructions` as the system message, then the stored chain, then
  * this request's input. `store`, `metadata` and `previous_response_id` are the gateway's own
@@ -149,7 +163,7 @@ function responseFormat(body: ResponsesRequest): ChatRequest['response_format'] 
 export function decodeRequest(body: ResponsesRequest, history: Item[]): Decoded {
   const builtIn = builtInTools(body)
   const request: ChatRequest = { model: body.model, messages: [] }
-  let untranslatable = builtIn.length ? `the built-in tool \`${builtIn[0]}\`` : undefined
+  let untranslatable = builtIn.length ? `the built-in tool \`${builtIn[0]}\`` : serverSideFeature(body)
   try {
     const messages = itemsToMessages([...history, ...inputItems(body.input)])
     if (body.instructions) messages.unshift({ role: 'system', content: body.instructions })

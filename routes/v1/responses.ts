@@ -11,7 +11,7 @@ import type { PipelineContext } from '../../plugins/pipeline.ts'
 import { createRedactor } from '../../plugins/redact.ts'
 import { invalidRequest, previousResponseNotFound, responseNotFound, responsesStoreUnavailable, unsupported } from '../../plugins/errors.ts'
 import { SSE_HEADERS, sseBody } from '../../dialects/sse-body.ts'
-import { decodeRequest } from '../../dialects/openai-responses/request.ts'
+import { decodeRequest, paramOf } from '../../dialects/openai-responses/request.ts'
 import { toResponseObject, type ResponseFrame } from '../../dialects/openai-responses/response.ts'
 import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
 import { chainAfter, identifiedInput, nativeBody } from '../../dialects/openai-responses/chain.ts'
@@ -87,7 +87,7 @@ export default async function responses(app: FastifyInstance) {
     if (decoded.request.messages.length === 0 && !decoded.untranslatable) throw invalidRequest("Missing required parameter: 'input'.", 'input')
     const chatRequest: ChatRequest = decoded.request
     chatRequest[NATIVE] = { dialect: 'openai-responses', body: nativeBody(body, history), headers: {} }
-    if (decoded.untranslatable) chatRequest.model = pinToNative(body.model, decoded.untranslatable, decoded.untranslatable.includes('tool') ? 'tools' : 'input')
+    if (decoded.untranslatable) chatRequest.model = pinToNative(body.model, decoded.untranslatable, paramOf(decoded.untranslatable))
 
     const frame: ResponseFrame = { id: newId('resp'), createdAt: Math.floor(Date.now() / 1000), body }
     const conversationId = previous?.rootId ?? frame.id

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { NATIVE_WIRE, type ChatChunk } from '../../providers/contract.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
-import { builtInTools, decodeRequest, itemsToMessages } from '../../dialects/openai-responses/request.ts'
+import { builtInTools, decodeRequest, itemsToMessages, paramOf } from '../../dialects/openai-responses/request.ts'
 import { statusFor, toResponseObject, toResponsesUsage } from '../../dialects/openai-responses/response.ts'
 import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
 import { NativeEventReader } from '../../dialects/openai-responses/upstream.ts'
@@ -72,8 +72,13 @@ t.test('what only OpenAI can serve is reported, naming it', async (t) => {
     [{ input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file_1' }] }] }, /`input_file` content part/],
     [{ input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] }, /file_id/],
     [{ input: [{ type: 'item_reference', id: 'msg_1' }] }, /item_reference/],
+    [{ background: true }, /background/],
+    [{ conversation: 'conv_1' }, /conversation/],
+    [{ prompt: { id: 'pmpt_1' } }, /prompt/],
+    [{ text: { format: { type: 'grammar' } } }, /text format `grammar`/],
   ]
   for (const [body, reason] of cases) t.match(decodeRequest({ model: 'm', input: 'x', ...body } as ResponsesRequest, []).untranslatable, reason)
+  t.same(['the built-in tool `web_search`', '`background: true`', 'the text format `grammar`', 'a `input_file` content part'].map(paramOf), ['tools', 'background', 'text.format', 'input'])
   t.same(builtInTools({ tools: [{ type: 'function', name: 'f' } as never] }), [])
 })
 
