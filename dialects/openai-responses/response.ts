@@ -88,7 +88,11 @@ export function toResponseObject(completion: ChatCompletion, frame: ResponseFram
   const message = choice?.message
   const output: Item[] = []
   if (message?.reasoning_content) output.push(reasoningItem(newId('rs'), message.reasoning_content))
-  if (typeof message?.content === 'string' && (message.content !== '' || !message.tool_calls?.length)) output.push(messageItem(newId('msg'), message.content))
+  if (typeof message?.refusal === 'string' && message.refusal && !message.content) {
+    output.push({ id: newId('msg'), type: 'message', status: 'completed', content: [{ type: 'refusal', refusal: message.refusal }], role: 'assistant' })
+  } else if (typeof message?.content === 'string' && (message.content !== '' || !message.tool_calls?.length)) {
+    output.push(messageItem(newId('msg'), message.content))
+  }
   for (const call of message?.tool_calls ?? []) output.push(functionCallItem(newId('fc'), call))
   return finishResponse(baseResponse(frame, completion.model), output, choice?.finish_reason ?? undefined, completion.usage, nowSeconds)
 }

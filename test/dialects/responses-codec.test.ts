@@ -94,6 +94,8 @@ t.test('toResponseObject: message, reasoning, tool calls, usage with cached and 
   t.match(response.output[1], { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Let me check.', annotations: [] }] })
   t.match(response.output[2], { type: 'function_call', call_id: 'call_9', name: 'w', arguments: '{}', status: 'completed', id: /^fc_[0-9a-f]{48}$/ })
   t.same(response.usage, { input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 15 })
+  const refused = toResponseObject({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' }, finish_reason: 'stop' }] }, frame())
+  t.same(refused.output[0].content, [{ type: 'refusal', refusal: 'I cannot help with that.' }])
   t.same(statusFor('length'), { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } })
   t.same(statusFor('stop'), { status: 'completed', incomplete_details: null })
   t.equal(toResponsesUsage(undefined), null)
