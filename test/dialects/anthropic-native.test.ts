@@ -1,0 +1,219 @@
+// Native passthrough: an Anthropic client served by the `anthropic` provider gets its own body
+// sent upstream as it is (cache_control, unknown fields, anthropic-version/-beta) and the
+// upstream's events back byte for byte (thinking signatures included); a fallback to an
+// OpenAI-shaped provider translates; failures after commit end with `event: error`; a resume
+// onto another provider continues the same message with consistent block indexes;
+// count_tokens asks Anthropic; MODEL_ALIASES spans both dialects.
+import t, { type Test } from 'tap'
+import Anthropic from '@anthropic-ai/sdk'
+import { startAnthropicMock, anthropicError, messageFor, mockTokenCount, streamFrames, type AnthropicAnswer } from '../mocks/anthropic.ts'
+import { startOpenAIMock } from '../mocks/openai.ts'
+import { startGateway, type Gateway } from '../helpers/gateway.ts'
+
+const MODEL = 'claude-haiku-4-5'
+const SIGNATURE = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' // the mock's thinking signature
+
+async function setup(t: Test, env: Record<string, string> = {}) {
+  const anthropic = await startAnthropicMock({ models: [MODEL] })
+  const backup = await startOpenAIMock({ models: [MODEL] })
+  backup.fallback = { content: 'Hello from the backup tier' }
+  const gw = await startGateway({
+    ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.baseUrl,
+    CUSTOM_PROVIDERS: 'backup', BACKUP_BASE_URL: backup.baseUrl, PROVIDER_PRIORITY_BACKUP: '2',
+    ...env,
+  })
+  t.teardown(async () => { await gw.close(); await anthropic.close(); await backup.close() })
+  return { anthropic, backup, gw, client: new Anthropic({ baseURL: gw.url, apiKey: 'unused', maxRetries: 0, timeout: 20_000 }) }
+}
+
+const post = (gw: Gateway, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers }, body: JSON.stringify(body) })
+
+const parse = (text: string) => text.split('\n\n').filter((f) => f.startsWith('event: ')).map((f) => ({ type: /^event: (.*)$/m.exec(f)![1], data: JSON.parse(/^data: (.*)$/m.exec(f)![1]) }))
+
+/** A client body with what only Anthropic understands: cache_control, a signed thinking block, an unknown field. */
+const nativeBody = (stream: boolean) => ({
+  model: MODEL,
+  max_tokens: 4000,
+  stream,
+  system: [{ type: 'text', text: 'You are a careful assistant.', cache_control: { type: 'ephemeral', ttl: '1h' } }],
+  thinking: { type: 'enabled', budget_tokens: 2048 },
+  messages: [
+    { role: 'user', content: [{ type: 'text', text: 'First question', cache_control: { type: 'ephemeral' } }] },
+    { role: 'assistant', content: [{ type: 'thinking', thinking: 'Earlier thought.', signature: 'SIGNED-BY-ANTHROPIC==' }, { type: 'text', text: 'Earlier answer.' }] },
+    { role: 'user', content: 'And now?' },
+  ],
+  metadata: { user_id: 'user-42' },
+  top_k: 20,
+  service_tier: 'auto',
+  a_field_from_next_year: { nested: [1, 'two'] },
+})
+
+t.test('native stream: the body goes up as it is, the events come back byte for byte', async (t) => {
+  const { anthropic, backup, gw } = await setup(t)
+  const answer: AnthropicAnswer = { thinking: 'Let me think about it.', text: 'Here is my answer.', usage: { input_tokens: 50, output_tokens: 20, cache_read_input_tokens: 1800, cache_creation_input_tokens: 300 } }
+  anthropic.script(answer)
+  const body = nativeBody(true)
+  const res = await post(gw, '/v1/messages', body, { 'anthropic-version': '2026-10-21', 'anthropic-beta': 'prompt-caching-2024-07-31,interleaved-thinking-2025-05-14' })
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('x-tiergate-provider'), 'anthropic')
+  const text = await res.text()
+  t.equal(text, streamFrames(MODEL, answer).join(''), 'every upstream event, pings included, byte for byte')
+  t.ok(text.includes(`"signature":"${SIGNATURE}"`), 'the thinking signature arrived')
+
+  const sent = anthropic.messageRequests()[0]
+  t.same(sent.body, body, 'cache_control, the signed thinking block, top_k, service_tier and the unknown field went up untouched')
+  t.equal(sent.headers['anthropic-version'], '2026-10-21', 'the client\'s anthropic-version is forwarded')
+  t.equal(sent.headers['anthropic-beta'], 'prompt-caching-2024-07-31,interleaved-thinking-2025-05-14')
+  t.equal(sent.headers['x-api-key'], anthropic.apiKey, 'the provider key, never the client\'s')
+  t.equal(backup.chatRequests().length, 0)
+})
+
+t.test('native JSON: the upstream body byte for byte; the SDK sees the signature and cache usage', async (t) => {
+  const { anthropic, gw, client } = await setup(t)
+  const answer: AnthropicAnswer = { thinking: 'Hmm.', text: 'Done.', usage: { input_tokens: 5, output_tokens: 2, cache_read_input_tokens: 900, cache_creation_input_tokens: 0 } }
+  anthropic.script(answer)
+  const res = await post(gw, '/v1/messages', nativeBody(false))
+  t.equal(await res.text(), JSON.stringify(messageFor(MODEL, answer)))
+  t.match(res.headers.get('content-type'), /^application\/json/)
+
+  anthropic.script(answer)
+  const message = await client.messages.create(nativeBody(false) as never) as Anthropic.Message
+  t.same(message.content[0], { type: 'thinking', thinking: 'Hmm.', signature: SIGNATURE })
+  t.equal(message.usage.cache_read_input_tokens, 900)
+
+  anthropic.script({ text: 'Streamed.', thinking: 'Quick thought.' })
+  const final = await client.messages.stream({ model: MODEL, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'hi' }] }).finalMessage()
+  t.same(final.content, [{ type: 'thinking', thinking: 'Quick thought.', signature: SIGNATURE }, { type: 'text', text: 'Streamed.' }])
+  t.equal(final.id, 'msg_01MockMessage')
+})
+
+t.test('a fallback to an OpenAI-shaped provider translates (invisible before commit)', async (t) => {
+  const { anthropic, backup, gw, client } = await setup(t)
+  anthropic.fallback = anthropicError(529, 'overloaded_error', 'Overloaded') as never
+  const { data, response } = await client.messages.create(nativeBody(false) as never).withResponse() as unknown as { data: Anthropic.Message; response: Response }
+  t.same(data.content, [{ type: 'text', text: 'Hello from the backup tier' }])
+  t.equal(response.headers.get('x-tiergate-provider'), 'backup')
+  const translated = backup.chatRequests()[0].body
+  t.same(translated.messages[0], { role: 'system', content: 'You are a careful assistant.' })
+  t.notOk(JSON.stringify(translated).includes('cache_control'), 'cache_control does not survive translation')
+  t.notOk('top_k' in translated || 'service_tier' in translated || 'a_field_from_next_year' in translated)
+  t.equal(translated.reasoning_effort, 'low')
+
+  // Streaming: an overload right after message_start (nothing committed) falls through too.
+  anthropic.fallback = { text: 'never seen', errorAfter: 2 }
+  const res = await post(gw, '/v1/messages', nativeBody(true))
+  t.equal(res.headers.get('x-tiergate-provider'), 'backup')
+  const events = parse(await res.text())
+  t.equal(events.filter((e) => e.type === 'message_start').length, 1, 'one message_start: the failed native leg left nothing')
+  t.equal(events.filter((e) => e.data.delta?.type === 'text_delta').map((e) => e.data.delta.text).join(''), 'Hello from the backup tier')
+  t.equal(events.at(-1)!.type, 'message_stop')
+})
+
+t.test('a native failure after commit that nothing resumes: upstream events, then event: error, no message_stop', async (t) => {
+  const { anthropic, gw, client } = await setup(t, { STREAM_RESUME: '0' })
+  // message_start, ping, content_block_start, a text delta — then an in-band overloaded error.
+  const answer: AnthropicAnswer = { text: 'Hello there, friend!', errorAfter: 4 }
+  anthropic.script(answer)
+  const res = await post(gw, '/v1/messages', nativeBody(true))
+  const text = await res.text()
+  const sentBefore = streamFrames(MODEL, answer).slice(0, 4).join('')
+  t.ok(text.startsWith(sentBefore), 'what the upstream sent before failing, byte for byte')
+  const events = parse(text.slice(sentBefore.length))
+  t.same(events.map((e) => e.type), ['error'])
+  t.same(events[0].data, { type: 'error', error: { type: 'overloaded_error', message: events[0].data.error.message } })
+  t.match(events[0].data.error.message, /overloaded_error: Overloaded/)
+  t.notOk(text.includes('message_stop'))
+
+  anthropic.script(answer)
+  await t.rejects(client.messages.stream({ model: MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }).finalMessage(), /overloaded/i)
+})
+
+t.test('a native leg cut mid-answer and resumed on an OpenAI-shaped provider: one message, block indexes consistent', async (t) => {
+  const { anthropic, backup, gw } = await setup(t)
+  anthropic.fallback = { text: 'unused' }
+  // The first leg: message_start, ping, block 0 start, a text delta, a ping, another delta — then the socket dies.
+  anthropic.script({ text: 'The answer is forty-two, as everyone knows.', pieces: 3, cutAfter: 6 }, anthropicError(529, 'overloaded_error', 'Overloaded'), anthropicError(529, 'overloaded_error', 'Overloaded'))
+  backup.fallback = { content: ' as everyone knows.' }
+  const res = await post(gw, '/v1/messages', { model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: 'What is the answer?' }] })
+  const events = parse(await res.text())
+  t.equal(events.filter((e) => e.type === 'message_start').length, 1, 'one message')
+  t.equal(events.at(-1)!.type, 'message_stop', 'a clean end: the answer was resumed')
+  // Every delta goes to the open block; every block starts at the next index and stops once.
+  let open: number | undefined
+  let next = 0
+  for (const e of events) {
+    if (e.type === 'content_block_start') { t.equal(open, undefined, 'no block open'); t.equal(e.data.index, next, `block ${next} starts in order`); open = e.data.index; next++ }
+    if (e.type === 'content_block_delta') t.equal(e.data.index, open, 'delta to the open block')
+    if (e.type === 'content_block_stop') { t.equal(e.data.index, open); open = undefined }
+  }
+  t.equal(open, undefined, 'every block stopped')
+  const text = events.filter((e) => e.data.delta?.type === 'text_delta').map((e) => e.data.delta.text).join('')
+  t.match(text, /^The answer is/, `the native leg's text first (${JSON.stringify(text)})`)
+  t.ok(backup.chatRequests().length >= 1, 'the continuation went to the backup tier')
+})
+
+t.test('count_tokens: Anthropic\'s own count when it serves the model; an o200k estimate otherwise or when it fails', async (t) => {
+  const { anthropic, gw, client } = await setup(t)
+  const params = { model: MODEL, system: 'You are terse.', messages: [{ role: 'user' as const, content: 'Hello, Claude' }], tools: [{ name: 'f', input_schema: { type: 'object' as const } }] }
+  const counted = await client.messages.countTokens(params)
+  t.equal(counted.input_tokens, mockTokenCount(params), 'the upstream count')
+  t.same(anthropic.countRequests()[0].body, params, 'the client body went up (model replaced)')
+  const res = await post(gw, '/v1/messages/count_tokens', params)
+  t.equal(res.headers.get('x-tiergate-token-count'), 'anthropic')
+  t.ok(res.headers.get('request-id'))
+
+  anthropic.scriptCount(anthropicError(500, 'api_error', 'boom'))
+  const estimated = await post(gw, '/v1/messages/count_tokens', params)
+  t.equal(estimated.headers.get('x-tiergate-token-count'), 'estimate', 'a failed count falls back to the estimate')
+  const estimate = (await estimated.json()).input_tokens
+  t.ok(estimate > 5 && estimate !== mockTokenCount(params), `an estimate (${estimate})`)
+
+  const other = await client.messages.countTokens({ ...params, model: `backup/${MODEL}` })
+  t.equal(other.input_tokens, estimate, 'a non-Anthropic provider: the estimate')
+  const longer = await client.messages.countTokens({ ...params, model: `backup/${MODEL}`, messages: [{ role: 'user', content: 'Hello, Claude. '.repeat(50) }] })
+  t.ok(longer.input_tokens > other.input_tokens + 100, 'the estimate grows with the input')
+})
+
+t.test('MODEL_ALIASES=claude-sonnet-4-5=anthropic/claude-sonnet-4-5|groq/llama-3.3-70b-versatile works for an Anthropic client', async (t) => {
+  const anthropic = await startAnthropicMock({ models: ['claude-sonnet-4-5'] })
+  const groq = await startOpenAIMock({ models: ['llama-3.3-70b-versatile'] })
+  groq.fallback = { content: 'Hello from Groq' }
+  const gw = await startGateway({
+    ANTHROPIC_API_KEY: anthropic.apiKey, ANTHROPIC_BASE_URL: anthropic.baseUrl,
+    GROQ_API_KEY: 'gsk_test_key_0000', GROQ_BASE_URL: groq.baseUrl,
+    MODEL_ALIASES: 'claude-sonnet-4-5=anthropic/claude-sonnet-4-5|groq/llama-3.3-70b-versatile',
+  })
+  t.teardown(async () => { await gw.close(); await anthropic.close(); await groq.close() })
+  const body = { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }
+
+  const first = await post(gw, '/v1/messages', body)
+  t.equal(first.headers.get('x-tiergate-provider'), 'anthropic')
+  t.equal((await first.json()).content[0].text, 'Hello from Claude')
+  t.equal(anthropic.messageRequests()[0].body.model, 'claude-sonnet-4-5')
+
+  // Anthropic overloaded from now on (the router may retry it once before moving on).
+  anthropic.fallback = anthropicError(529, 'overloaded_error', 'Overloaded') as never
+  const second = await post(gw, '/v1/messages', { ...body, stream: true })
+  t.equal(second.headers.get('x-tiergate-provider'), 'groq')
+  const events = parse(await second.text())
+  t.equal(events.filter((e) => e.data.delta?.type === 'text_delta').map((e) => e.data.delta.text).join(''), 'Hello from Groq')
+  t.equal(events.at(-1)!.type, 'message_stop')
+  const sent = groq.chatRequests()[0]
+  t.equal(sent.body.model, 'llama-3.3-70b-versatile')
+  t.equal(sent.headers.authorization, 'Bearer gsk_test_key_0000')
+})
+
+t.test('with a session, the stored history goes to Anthropic translated (the native body does not hold it)', async (t) => {
+  const { anthropic, client } = await setup(t)
+  anthropic.script({ text: 'Hi Ada.' }, { text: 'You are Ada.' })
+  const headers = { 'x-session-id': 'native-session-1' }
+  await client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'I am Ada.' }] }, { headers })
+  const second = await client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'Who am I?' }] }, { headers })
+  t.same(second.content, [{ type: 'text', text: 'You are Ada.' }])
+  t.same(anthropic.messageRequests()[1].body.messages, [
+    { role: 'user', content: 'I am Ada.' },
+    { role: 'assistant', content: 'Hi Ada.' },
+    { role: 'user', content: 'Who am I?' },
+  ])
+})
