@@ -50,11 +50,12 @@ export class MemoryResponsesStore implements ResponsesStore {
     return entry && (JSON.parse(entry.json) as StoredResponse)
   }
 
-  async put(stored: StoredResponse): Promise<void> {
+  async put(stored: StoredResponse): Promise<boolean> {
+    const previous = this.#live(stored.id)
+    if (previous && previous.owner !== stored.owner) return false
     const json = JSON.stringify(stored)
     // One response larger than the whole budget is not kept (it would evict everything else).
-    if (json.length > this.#limits.maxBytes) return
-    const previous = this.#entries.get(stored.id)
+    if (json.length > this.#limits.maxBytes) return false
     if (previous) this.#forget(stored.id, previous)
     this.#entries.set(stored.id, { json, owner: stored.owner, expiresAt: this.#now() + this.#limits.ttlMs })
     this.#bytes += json.length
@@ -62,6 +63,7 @@ export class MemoryResponsesStore implements ResponsesStore {
       if (this.#entries.size <= this.#limits.maxCount && this.#bytes <= this.#limits.maxBytes) break
       this.#forget(id, entry)
     }
+    return true
   }
 
   async delete(id: string, owner: string): Promise<boolean> {

@@ -1,10 +1,18 @@
 // Stored responses in Redis: any instance continues any chain. One hash per response
-// (`owner`, `body`) with a PEXPIRE of RESPONSES_TTL_MS; delete is a Lua script, so the owner
-// check and the delete are one atomic step. The client belongs to plugins/redis.ts.
+// (`owner`, `body`) with a PEXPIRE of RESPONSES_TTL_MS; put and delete are Lua scripts, so the
+// owner check and the write are one atomic step. The client belongs to plugins/redis.ts.
 import type { Redis } from 'ioredis'
 import type { ResponsesLimits, ResponsesStore, StoredResponse } from './store.ts'
 
 const KEY_PREFIX = 'tiergate:response:'
+
+const PUT_LUA = `
+local holder = redis.call('HGET', KEYS[1], 'owner')
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'body', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`
 
 const DELETE_LUA = `
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
@@ -13,6 +21,7 @@ return 1
 `
 
 interface ResponseCommands {
+  tiergateResponsePut(key: string, owner: string, body: string, ttlMs: number): Promise<number>
   tiergateResponseDelete(key: string, owner: string): Promise<number>
 }
 
@@ -24,6 +33,7 @@ export class RedisResponsesStore implements ResponsesStore {
   readonly #limits: ResponsesLimits
 
   constructor(redis: Redis, limits: ResponsesLimits) {
+    redis.defineCommand('tiergateResponsePut', { numberOfKeys: 1, lua: PUT_LUA })
     redis.defineCommand('tiergateResponseDelete', { numberOfKeys: 1, lua: DELETE_LUA })
     this.#redis = redis as Redis & ResponseCommands
     this.#limits = limits
@@ -34,11 +44,8 @@ export class RedisResponsesStore implements ResponsesStore {
     return body === null ? undefined : (JSON.parse(body) as StoredResponse)
   }
 
-  async put(stored: StoredResponse): Promise<void> {
-    const key = keyOf(stored.id)
-    const results = await this.#redis.multi().hset(key, 'owner', stored.owner, 'body', JSON.stringify(stored)).pexpire(key, this.#limits.ttlMs).exec()
-    if (!results) throw new Error('redis transaction aborted')
-    for (const [err] of results) if (err) throw err
+  async put(stored: StoredResponse): Promise<boolean> {
+    return (await this.#redis.tiergateResponsePut(keyOf(stored.id), stored.owner, JSON.stringify(stored), this.#limits.ttlMs)) === 1
   }
 
   async delete(id: string, owner: string): Promise<boolean> {

@@ -28,7 +28,11 @@ export interface ResponsesStore {
   readonly kind: 'memory' | 'redis'
   /** The stored response whoever owns it (callers compare `owner`); undefined when unknown or expired. */
   get(id: string): Promise<StoredResponse | undefined>
-  put(entry: StoredResponse): Promise<void>
+  /**
+   * Stores it (restarting its TTL) unless another owner holds the id: then it changes nothing
+   * and returns false (a replayed upstream id must never hand one key's response to another).
+   */
+  put(entry: StoredResponse): Promise<boolean>
   /** Forgets it if this owner holds it; false when there was nothing of theirs to forget. */
   delete(id: string, owner: string): Promise<boolean>
 }

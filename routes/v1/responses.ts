@@ -63,7 +63,8 @@ export default async function responses(app: FastifyInstance) {
   async function save(entry: Omit<StoredResponse, 'response' | 'items' | 'id'>, history: Item[], response: ResponseObject | undefined, log: FastifyBaseLogger): Promise<void> {
     if (!response || response.status === 'failed' || response.store === false) return
     try {
-      await store.put({ ...entry, id: response.id, response, items: chainAfter(history, entry.input, response) })
+      const stored = await store.put({ ...entry, id: response.id, response, items: chainAfter(history, entry.input, response) })
+      if (!stored) log.warn({ responseId: response.id }, 'response not stored: its id is held by another key, or it is larger than RESPONSES_MAX_BYTES')
     } catch (err) {
       // The answer is already the client's; losing it from the store is logged, not turned into an error.
       log.error({ err, store: store.kind, responseId: response.id }, 'responses store write failed; this response was not stored')

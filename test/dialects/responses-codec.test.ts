@@ -210,6 +210,8 @@ t.test('memory store: TTL, owner checks, count and byte bounds (oldest first out
   t.equal(await byCount.get('a'), undefined, 'the oldest went first')
   t.ok(await byCount.get('c'))
   t.notOk(await byCount.delete('c', 'k2'), "another key cannot delete it")
+  t.notOk(await byCount.put({ ...entry('c'), owner: 'k2' }), 'nor overwrite it')
+  t.equal((await byCount.get('c'))!.owner, 'k1')
   t.ok(await byCount.delete('c', 'k1'))
   t.equal(await byCount.get('c'), undefined)
   const byBytes = new MemoryResponsesStore({ ttlMs: 60_000, maxCount: 100, maxBytes: 1_000 })

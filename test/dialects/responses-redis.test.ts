@@ -31,6 +31,11 @@ t.test('any instance continues any chain; another key gets 404 on every instance
   const ttl = await second.app.redis!.pttl(`tiergate:response:${continued.id}`)
   t.ok(ttl > 0 && ttl <= 60_000, `PEXPIRE set (${ttl} ms left)`)
 
+  const store = second.app.responsesStore
+  const held = (await store.get(continued.id))!
+  t.notOk(await store.put({ ...held, owner: 'someone-else' }), 'another owner cannot overwrite it (atomic owner check)')
+  t.equal((await store.get(continued.id))!.owner, held.owner)
+
   const stranger = new OpenAI({ baseURL: `${second.url}/v1`, apiKey: 'key-two-2', maxRetries: 0 })
   t.equal(await statusOf(stranger.responses.retrieve(continued.id)), 404)
   t.equal(await statusOf(stranger.responses.delete(continued.id)), 404)
