@@ -6,7 +6,7 @@ import { UpstreamError } from '../../providers/upstream-error.ts'
 import { builtInTools, decodeRequest, itemsToMessages, paramOf } from '../../dialects/openai-responses/request.ts'
 import { statusFor, toResponseObject, toResponsesUsage } from '../../dialects/openai-responses/response.ts'
 import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
-import { NativeEventReader } from '../../dialects/openai-responses/upstream.ts'
+import { NativeEventReader, responseToCompletion } from '../../dialects/openai-responses/upstream.ts'
 import { chainAfter, nativeBody } from '../../dialects/openai-responses/chain.ts'
 import { MemoryResponsesStore } from '../../plugins/responses-store/memory.ts'
 import type { ResponsesRequest } from '../../dialects/openai-responses/types.ts'
@@ -182,6 +182,8 @@ t.test('native event reader: waits for content, keeps every byte, maps calls and
   t.ok(last[NATIVE_WIRE]!.text.includes('response.function_call_arguments.done'), 'the waiting done event leaves with the end')
   t.doesNotThrow(() => reader.end())
   t.throws(() => new NativeEventReader().accept('response.failed', '{"type":"response.failed","response":{"error":{"code":"server_error","message":"boom"}}}'), /boom/)
+  t.throws(() => new NativeEventReader().accept('error', '{"type":"error","code":"rate_limit_exceeded","message":"slow down","param":null,"sequence_number":3}'), { kind: 'rate_limited' }, 'an in-band error event is a failure, never an empty success')
+  t.throws(() => responseToCompletion({ object: 'response', status: 'failed', output: [], error: { code: 'server_error', message: 'down' } } as never, '{}'), /down/, 'so is a failed JSON response')
   const cut = new NativeEventReader()
   cut.accept(...ev({ type: 'response.output_text.delta', delta: 'x' }))
   t.throws(() => cut.end(), /ended before response.completed/)
