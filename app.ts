@@ -26,6 +26,7 @@ import pipeline from './plugins/pipeline.ts'
 import responsesStore from './plugins/responses-store.ts'
 import responseCache from './plugins/cache.ts'
 import telemetry from './plugins/telemetry.ts'
+import redisStateSync from './plugins/state/redis-sync.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -81,6 +82,8 @@ export default fp(async function app(app: FastifyInstance, { config, spanExporte
   await app.register(redis)
   await app.register(upstream)
   await app.register(registry)
+  // Provider health shared through Redis (REDIS_URL): cooldowns and open breakers, fleet-wide.
+  await app.register(redisStateSync)
   await app.register(discovery)
   await app.register(startupSummary)
   await app.register(router)
