@@ -42,6 +42,8 @@ export function discoveryContext(settings: ProviderSettings, signal: AbortSignal
 export class OpenAICompatibleProvider implements Provider {
   readonly name: string
   readonly catchAll: boolean
+  /** Servers differ (vLLM continues a final assistant message, many reject it): learned from a 400. */
+  readonly acceptsPrefill: boolean | 'learn' = 'learn'
   protected readonly options: OpenAICompatibleOptions
   protected readonly baseUrl: string
   protected catalog: string[]

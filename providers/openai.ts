@@ -10,6 +10,8 @@ export const settings = declareProvider({ name: 'openai', tier: 1, baseUrl: 'htt
 
 
 class OpenAIProvider extends OpenAICompatibleProvider {
+  /** OpenAI does not continue a final assistant message: a resume uses the continue-instruction. */
+  override readonly acceptsPrefill = false
   override async chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult> {
     if (isNativeResponses(req)) return nativeResponses(this.options.http, this.baseUrl, this.headers(ctx.apiKey), req, ctx)
     return super.chat(req, ctx)

@@ -34,6 +34,8 @@ export interface AnthropicOptions {
 export class AnthropicProvider implements Provider {
   readonly name = 'anthropic'
   readonly catchAll: boolean
+  /** Messages continues a final assistant turn (prefill): a resume continues in place. */
+  readonly acceptsPrefill = true
   readonly #options: AnthropicOptions
   readonly #baseUrl: string
   #catalog: string[]

@@ -38,6 +38,9 @@ export interface OpenAIMock extends MockServer {
   models: string[]
   /** Queue steps for the next chat requests; when the queue is empty, `fallback` answers. */
   script(...steps: Step[]): void
+  /** Steps for the next requests naming this model (before the shared queue); `fallbackFor` answers it after. */
+  scriptFor(model: string, ...steps: Step[]): void
+  fallbackFor: Record<string, Step>
   fallback: Step
   chatRequests(): RecordedRequest[]
   embeddingSteps: Step[]
@@ -108,6 +111,11 @@ async function playStream(res: ServerResponse, frames: string[], answer: Answer)
 
 export async function startOpenAIMock(options: { models?: string[]; embeddingDims?: number } = {}): Promise<OpenAIMock> {
   const queue: Step[] = []
+  const modelQueues = new Map<string, Step[]>()
+  const nextStep = (model: unknown): Step => {
+    const own = typeof model === 'string' ? modelQueues.get(model)?.shift() ?? mock.fallbackFor[model] : undefined
+    return own ?? queue.shift() ?? mock.fallback
+  }
   const embeddingSteps: Step[] = []
   let mock: OpenAIMock
   const server = await startMockServer(async (req, res, recorded) => {
@@ -133,10 +141,10 @@ export async function startOpenAIMock(options: { models?: string[]; embeddingDim
       return
     }
     if (req.method === 'POST' && path === '/v1/chat/completions') {
-      let step = queue.shift() ?? mock.fallback
+      let step = nextStep(recorded.body?.model)
       if (isFault(step)) {
         if (await playFault(res, step)) return
-        step = queue.shift() ?? mock.fallback // after a 'delay', the next step answers
+        step = nextStep(recorded.body?.model) // after a 'delay', the next step answers
         if (isFault(step) && (await playFault(res, step))) return
       }
       const answer = step as Answer
@@ -154,6 +162,8 @@ export async function startOpenAIMock(options: { models?: string[]; embeddingDim
     baseUrl: `${server.origin}/v1`,
     models: options.models ?? ['gpt-4o-mini'],
     script: (...steps) => void queue.push(...steps),
+    scriptFor: (model, ...steps) => void modelQueues.set(model, [...(modelQueues.get(model) ?? []), ...steps]),
+    fallbackFor: {},
     fallback: { content: 'Hello from mock' },
     chatRequests: () => server.requests.filter((r) => r.url.startsWith('/v1/chat/completions')),
     embeddingSteps,
