@@ -48,6 +48,8 @@ export class ResponsesStreamEncoder implements SseEncoder {
   #native = false
   /** The upstream's own response object of a native stream, as its last lifecycle event showed it. */
   #nativeResponse: ResponseObject | undefined
+  /** A native stream's items not yet done, by output index: a resumed translated leg continues them. */
+  readonly #nativeOpen = new Map<number, OpenItem>()
   #final: ResponseObject | undefined
 
   constructor(frame: ResponseFrame, provider: string) {
@@ -88,9 +90,17 @@ export class ResponsesStreamEncoder implements SseEncoder {
     return this.#event('response.created', { response: this.#base }) + this.#event('response.in_progress', { response: this.#base })
   }
 
-  /** A translated leg after a native one (a resume): the upstream already sent response.created. */
+  /**
+   * A translated leg after a native one (a resume): the upstream already sent response.created,
+   * and the text it left open continues in the same item (same item_id, output_index).
+   */
   #adopt(model: string): string {
     this.#base = { ...(this.#nativeResponse ?? baseResponse(this.#frame, model)), status: 'in_progress', output: [] }
+    for (const open of this.#nativeOpen.values()) {
+      if (open.kind === 'message') this.#message = open
+      else if (open.kind === 'reasoning') this.#reasoning = open
+    }
+    this.#nativeOpen.clear()
     return ''
   }
 
@@ -235,6 +245,22 @@ export class ResponsesStreamEncoder implements SseEncoder {
     return this.#final
   }
 
+  #followNativeItem(event: Item): void {
+    const index = event.output_index
+    if (typeof index !== 'number') return
+    if (event.type === 'response.output_item.added') {
+      const item: Item = event.item ?? {}
+      this.#output[index] = item
+      if (item.type === 'message' || item.type === 'reasoning') this.#nativeOpen.set(index, { kind: item.type, index, id: item.id, text: '' })
+    } else if (event.type === 'response.output_item.done') {
+      this.#output[index] = event.item ?? {}
+      this.#nativeOpen.delete(index)
+    } else if (event.type === 'response.output_text.delta' || event.type === 'response.reasoning_summary_text.delta') {
+      const open = this.#nativeOpen.get(index)
+      if (open) open.text += String(event.delta ?? '')
+    }
+  }
+
   /** Follows a native stream's events: its sequence numbers, and its final response object. */
   #readNative(text: string): void {
     for (const line of text.split('\n')) {
@@ -248,11 +274,7 @@ export class ResponsesStreamEncoder implements SseEncoder {
       if (typeof event.sequence_number === 'number') this.#sequence = Math.max(this.#sequence, event.sequence_number + 1)
       if (event.response) this.#nativeResponse = event.response
       if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') this.#final = event.response
-      if (event.type === 'response.output_item.added' || event.type === 'response.output_item.done') {
-        const item = (event as { item?: Item }).item ?? {}
-        if (event.type === 'response.output_item.added') this.#output.push(item)
-        else if (typeof event.output_index === 'number') this.#output[event.output_index] = item
-      }
+      this.#followNativeItem(event as Item)
     }
   }
 }
