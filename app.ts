@@ -27,6 +27,7 @@ import responsesStore from './plugins/responses-store.ts'
 import responseCache from './plugins/cache.ts'
 import telemetry from './plugins/telemetry.ts'
 import redisStateSync from './plugins/state/redis-sync.ts'
+import affinity from './plugins/affinity.ts'
 
 import openai from './providers/openai.ts'
 import groq from './providers/groq.ts'
@@ -84,6 +85,8 @@ export default fp(async function app(app: FastifyInstance, { config, spanExporte
   await app.register(registry)
   // Provider health shared through Redis (REDIS_URL): cooldowns and open breakers, fleet-wide.
   await app.register(redisStateSync)
+  // Cache-warm routing (AFFINITY_TTL_MS): the router asks it when it is decorated.
+  await app.register(affinity)
   await app.register(discovery)
   await app.register(startupSummary)
   await app.register(router)
