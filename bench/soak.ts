@@ -50,7 +50,7 @@ async function main() {
         url: `${`http://127.0.0.1:${gateway.port}`}/v1/chat/completions`,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: nextBody() }) }],
+        requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: nextBody() }) }],
         connections: CONNECTIONS,
         duration: 60,
       })

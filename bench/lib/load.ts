@@ -29,7 +29,7 @@ export async function measure(server: Server, options: LoadOptions): Promise<Loa
     url: `http://127.0.0.1:${server.port}${options.path ?? '/v1/chat/completions'}`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...options.headers },
-    ...(typeof body === 'string' ? { body } : { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body() }) }] }),
+    ...(typeof body === 'string' ? { body } : { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] }),
     connections: options.connections,
     duration: options.durationS,
   })
