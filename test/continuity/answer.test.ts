@@ -2,7 +2,7 @@
 // built here as an adapter would yield them.
 import t from 'tap'
 import { ResumableAnswer } from '../../plugins/router/resume/answer.ts'
-import { countTokens } from '../../plugins/router/resume/usage.ts'
+import { countTokens, counterReady } from '../../plugins/router/resume/usage.ts'
 import { NATIVE_WIRE, RAW_JSON, type ChatChunk, type ChatRequest, type Usage } from '../../providers/contract.ts'
 
 interface LegSpec {
@@ -56,6 +56,9 @@ const textOf = (out: ChatChunk[]) => out.map((c) => c.choices[0]?.delta.content 
 const reasoningOf = (out: ChatChunk[]) => out.map((c) => c.choices[0]?.delta.reasoning_content ?? '').join('')
 const finishes = (out: ChatChunk[]) => out.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].finish_reason)
 const calls = (out: ChatChunk[]) => out.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+
+// Exact o200k counts come from the counter's worker thread once it is ready.
+t.before(() => counterReady())
 
 const REFERENCE = 'Paris is the capital of France. It lies on the Seine.'
 

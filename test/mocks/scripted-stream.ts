@@ -32,6 +32,11 @@ export interface ScriptedUpstream extends MockServer {
   scriptFor(model: string, ...steps: ScriptStep[]): void
   /** What a request gets when nothing is queued for it ('ok' unless set). */
   defaultStep: ScriptStep
+  /**
+   * Per-request choices read from the request itself (the benchmark encodes them in the prompt,
+   * so that concurrent requests cannot take each other's script). Each overrides its field.
+   */
+  per?: (body: any) => { reference?: Reference; step?: ScriptStep; style?: ContinuationStyle; prefill?: 'accept' | 'reject' }
   /** How a continuation request is answered. */
   style: ContinuationStyle
   /** 'reject': a request whose last message is the assistant's gets a 400 (a server without prefill). */
@@ -94,8 +99,9 @@ export async function startScriptedUpstream(options: { wire: Wire; reference: Re
     }
     const body = recorded.body
     const messages = body.messages ?? []
+    const own = mock.per?.(body) ?? {}
     if (messages.at(-1)?.role === 'assistant') {
-      if (mock.prefill === 'reject') {
+      if ((own.prefill ?? mock.prefill) === 'reject') {
         mock.prefillRejections++
         res.writeHead(400, { 'content-type': 'application/json' })
         return void res.end(JSON.stringify(PREFILL_REJECTED[options.wire]))
@@ -107,11 +113,11 @@ export async function startScriptedUpstream(options: { wire: Wire; reference: Re
         return void res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'messages: final assistant content cannot end with trailing whitespace' } }))
       }
     }
-    const step = perModel.get(body.model)?.shift() ?? anyQueue.shift() ?? mock.defaultStep
+    const step = own.step ?? perModel.get(body.model)?.shift() ?? anyQueue.shift() ?? mock.defaultStep
     if (isFault(step)) {
       if (await playFault(res, step)) return
     }
-    const plan = planAnswer(mock.reference, messages, mock.style)
+    const plan = planAnswer(own.reference ?? mock.reference, messages, own.style ?? mock.style)
     const frames = framesFor(options.wire, body.model, plan, body.stream_options?.include_usage === true)
     await playStream(res, options.wire, frames.frames, step === 'ok' || isFault(step) ? undefined : step, mock.gapMs)
   })

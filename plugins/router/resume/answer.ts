@@ -23,7 +23,7 @@ import { OverlapCutter } from './overlap.ts'
 import { RepeatedCallFilter, ToolCallHolder, wholeFragment } from './tool-calls.ts'
 import { continuationRequest, type ResumeStrategy } from './continuation.ts'
 import { carryNote, chunkLike, hasToolFragments, isRoleOnly, restamp, type Stamp } from './chunks.ts'
-import { estimateCompletionTokens, estimatePromptTokens, usageOf } from './usage.ts'
+import { counterReady, estimateCompletionTokens, estimatePromptTokens, usageOf } from './usage.ts'
 
 export type { ResumeStrategy } from './continuation.ts'
 export { ContinuationDiverged } from './overlap.ts'
@@ -107,6 +107,8 @@ export class ResumableAnswer {
   /** A new leg begins (after continuation() was sent to `model`): its chunks come next. */
   startLeg(_strategy: ResumeStrategy, model: string): void {
     this.#leg++
+    // A resumed answer's usage is counted with o200k_base: warm the counter while the leg streams.
+    counterReady().catch(() => undefined)
     this.#legModel = model
     this.#lastModel = model
     this.#holder.discard() // a call cut half-way is written again by the continuation

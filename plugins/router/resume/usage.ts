@@ -2,22 +2,18 @@
 // report counts what it wrote (including any overlap the gateway cut) against a prompt that
 // holds the delivered text: so the sum of the legs' reports is not what the client received.
 // For a resumed answer the completion tokens are therefore an ESTIMATE: js-tiktoken's
-// o200k_base count of everything the client received (text, reasoning, tool calls). Prompt
-// tokens are the first leg's own report when it gave one, else an estimate of the original
-// messages. An answer served by one leg reports that leg's usage exactly, as it came.
-import { Tiktoken } from 'js-tiktoken/lite'
-import o200k from 'js-tiktoken/ranks/o200k_base'
+// o200k_base count of everything the client received (text, reasoning, tool calls), made in a
+// worker thread (token-count.ts; in the first ~1.5 s after a process's first resume, before
+// that worker is ready, four characters per token). Prompt tokens are the first leg's own
+// report when it gave one, else an estimate of the original messages. An answer served by one
+// leg reports that leg's usage exactly, as it came.
 import type { ChatMessage, ToolCall, Usage } from '../../../providers/contract.ts'
+import { countTokens as count } from './token-count.ts'
 
-let encoder: Tiktoken | undefined
-/** Built on first use: the rank table is large and most streams are never resumed. */
-function tokenizer(): Tiktoken {
-  encoder ??= new Tiktoken(o200k)
-  return encoder
-}
+export { counterReady } from './token-count.ts'
 
 export function countTokens(text: string): number {
-  return text.length === 0 ? 0 : tokenizer().encode(text).length
+  return count(text).tokens
 }
 
 function messageText(message: ChatMessage): string {
