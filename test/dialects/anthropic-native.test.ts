@@ -217,3 +217,28 @@ t.test('with a session, the stored history goes to Anthropic translated (the nat
     { role: 'user', content: 'Who am I?' },
   ])
 })
+
+t.test('native tool use: byte for byte with STREAM_TOOL_CALLS=live; held (the default), the calls are rebuilt whole and the stream stays consistent', async (t) => {
+  const answer: AnthropicAnswer = { text: 'Let me look.', toolUses: [{ id: 'toolu_a', name: 'read_file', input: { path: 'a.txt' } }, { id: 'toolu_b', name: 'list', input: { dir: '/' } }] }
+  const body = { model: MODEL, max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] }
+  const frames = streamFrames(MODEL, answer)
+
+  const live = await setup(t, { STREAM_TOOL_CALLS: 'live' })
+  live.anthropic.script(answer)
+  t.equal(await (await post(live.gw, '/v1/messages', body)).text(), frames.join(''), 'live: every event as Anthropic sent it')
+
+  const held = await setup(t)
+  held.anthropic.script(answer)
+  const text = await (await post(held.gw, '/v1/messages', body)).text()
+  const textBlock = frames.slice(0, frames.findIndex((f) => f.includes('"content_block_stop"'))).join('')
+  t.ok(text.startsWith(textBlock), 'held: the text block byte for byte')
+  const events = parse(text)
+  t.same(events.filter((e) => e.type === 'content_block_start').map((e) => [e.data.index, e.data.content_block.type, e.data.content_block.id ?? null]),
+    [[0, 'text', null], [1, 'tool_use', 'toolu_a'], [2, 'tool_use', 'toolu_b']])
+  t.equal(events.at(-1)!.type, 'message_stop')
+  t.equal(events.filter((e) => e.type === 'message_delta').length, 1)
+  held.anthropic.script(answer)
+  const final = await held.client.messages.stream(body as never).finalMessage()
+  t.same(final.content, [{ type: 'text', text: 'Let me look.' }, { type: 'tool_use', id: 'toolu_a', name: 'read_file', input: { path: 'a.txt' } }, { type: 'tool_use', id: 'toolu_b', name: 'list', input: { dir: '/' } }])
+  t.equal(final.stop_reason, 'tool_use')
+})
