@@ -149,3 +149,25 @@ t.test('a native stream cut mid-answer and resumed on a translated provider read
   t.equal(messages[0].content[0].text, deltas.map((e) => e.delta).join(''), 'the final text is what the deltas said')
   t.ok(deltas.every((e) => e.item_id === messages[0].id && e.output_index === 0), 'every delta names the same item')
 })
+
+t.test('a streamed native function call: byte for byte when calls stream live; a valid translated stream when the router holds them', async (t) => {
+  const live = await setup(t, { STREAM_TOOL_CALLS: 'live' })
+  const tools = [{ type: 'function', name: 'forecast', parameters: { type: 'object' } }]
+  const args = '{"city":"Paris","days":[1,2,3],"units":"metric"}'
+  live.native.script({ toolCalls: [{ callId: 'call_n1', name: 'forecast', arguments: args }], pieces: 8 })
+  const text = await (await post(live.gw.url, { model: MODEL, input: 'forecast', stream: true, tools })).text()
+  t.equal(text, live.native.lastBody(), 'STREAM_TOOL_CALLS=live: every byte as the upstream sent it')
+
+  // STREAM_TOOL_CALLS=held (the default): the router rewrites the fragments into whole calls and
+  // drops their native wire text (plugins/router/resume), so the answer is re-encoded — still
+  // OpenAI's event sequence, with the same call, but not the upstream's bytes or ids.
+  const held = await setup(t)
+  held.native.script({ toolCalls: [{ callId: 'call_n2', name: 'forecast', arguments: args }], pieces: 8 })
+  const stream = held.gw.client.responses.stream({ model: MODEL, input: 'forecast', tools: [{ type: 'function', name: 'forecast', parameters: { type: 'object' }, strict: false }] })
+  const types: string[] = []
+  for await (const event of stream) types.push(event.type)
+  const final = await stream.finalResponse()
+  t.match(final.output, [{ type: 'function_call', call_id: 'call_n2', name: 'forecast', arguments: args }])
+  t.equal(types[0], 'response.created')
+  t.equal(types.at(-1), 'response.completed')
+})
