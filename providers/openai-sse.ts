@@ -4,6 +4,7 @@
 import { RAW_JSON, type ChatChunk, type ChatCompletion } from './contract.ts'
 import { sseEventBatches, type BodyStream } from './http/index.ts'
 import { UpstreamError } from './upstream-error.ts'
+import { normalizeUsage, usageIsSane } from './usage.ts'
 
 type Loose = Record<string, any>
 
@@ -27,7 +28,17 @@ export function normalizeChunk(chunk: Loose): boolean {
     chunk.usage = chunk.x_groq.usage
     changed = true
   }
+  changed = saneUsage(chunk) || changed
   return changed
+}
+
+/** Usage with bad counts is dropped or repaired here, at the boundary (issue 9 item 8). */
+function saneUsage(target: Loose): boolean {
+  if (target.usage === undefined || target.usage === null || usageIsSane(target.usage)) return false
+  const usage = normalizeUsage(target.usage)
+  if (usage) target.usage = usage
+  else delete target.usage
+  return true
 }
 
 export function normalizeCompletion(body: Loose): ChatCompletion {
@@ -36,6 +47,7 @@ export function normalizeCompletion(body: Loose): ChatCompletion {
     throw new UpstreamError('malformed', 'the upstream answer has no choices array')
   }
   for (const choice of body.choices) moveReasoning(choice.message)
+  saneUsage(body)
   return body as ChatCompletion
 }
 

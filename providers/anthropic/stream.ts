@@ -106,7 +106,8 @@ export class AnthropicStreamTranslator {
         if (data.delta?.stop_reason === 'stop_sequence' && typeof data.delta.stop_sequence === 'string') {
           withStopSequence(out.at(-1)!.choices[0], data.delta.stop_sequence)
         }
-        if (this.#includeUsage) out.push({ ...this.#chunk({}), choices: [], usage: this.usage(data.usage ?? {}) })
+        const usage = this.#includeUsage ? this.usage(data.usage ?? {}) : undefined
+        if (usage) out.push({ ...this.#chunk({}), choices: [], usage })
         return out
       }
       case 'message_stop':
@@ -120,7 +121,7 @@ export class AnthropicStreamTranslator {
   }
 
   /** message_delta's usage is cumulative; newer API versions may repeat input counts there. */
-  usage(final: AnthropicUsage): Usage {
+  usage(final: AnthropicUsage): Usage | undefined {
     return toUsage({ ...this.#promptUsage, ...withoutNulls(final) }, final.output_tokens ?? this.#promptUsage.output_tokens ?? 0)
   }
 }

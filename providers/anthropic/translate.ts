@@ -3,8 +3,9 @@
 // The wire types and the mapping tables (stop reasons, tool_choice, images, usage, thinking
 // budgets) live in dialects/anthropic-messages/wire.ts, shared with the inbound /v1/messages
 // codec: one table per mapping, both directions.
-import type { ChatCompletion, ChatMessage, ChatRequest, ContentPart, ToolCall } from '../contract.ts'
+import type { ChatCompletion, ChatMessage, ChatRequest, ContentPart, ToolCall, Usage } from '../contract.ts'
 import { UpstreamError } from '../upstream-error.ts'
+import { normalizeUsage } from '../usage.ts'
 import {
   THINKING_BUDGET_TOKENS, finishReason, imageSourceFromUrl, withStopSequence, toAnthropicToolChoice, toOpenAIUsage,
   type AnthropicBlock, type AnthropicMessage, type AnthropicRequest, type AnthropicResponse, type AnthropicUsage,
@@ -12,8 +13,11 @@ import {
 
 export type { AnthropicBlock, AnthropicMessage, AnthropicRequest, AnthropicResponse, AnthropicUsage }
 export { THINKING_BUDGET_TOKENS, finishReason }
-/** Anthropic usage → OpenAI usage (the shared table). */
-export const toUsage = toOpenAIUsage
+/**
+ * Anthropic usage → OpenAI usage (the shared table), checked at the adapter boundary: a count
+ * that is not a number ≥ 0 (`"12"` would even concatenate) drops the usage (issue 9 item 8).
+ */
+export const toUsage = (usage: AnthropicUsage, outputTokens?: number): Usage | undefined => normalizeUsage(toOpenAIUsage(usage, outputTokens))
 
 /** Anthropic's temperature range is 0..1 (OpenAI's is 0..2). */
 const MAX_TEMPERATURE = 1

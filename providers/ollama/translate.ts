@@ -7,6 +7,7 @@ import type {
   FinishReason, ToolCall, Usage,
 } from '../contract.ts'
 import { UpstreamError } from '../upstream-error.ts'
+import { isCount, normalizeUsage } from '../usage.ts'
 
 export interface OllamaToolCall {
   id?: string
@@ -186,10 +187,11 @@ function unixSeconds(createdAt: string | undefined): number {
   return Math.floor((Number.isNaN(ms) ? Date.now() : ms) / 1000)
 }
 
-function usageOf(line: OllamaChatLine): Usage {
+/** Ollama's counts are omitempty (absent = 0); a count that is not a number ≥ 0 drops the usage. */
+function usageOf(line: OllamaChatLine): Usage | undefined {
   const prompt = line.prompt_eval_count ?? 0
   const completion = line.eval_count ?? 0
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+  return normalizeUsage({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion })
 }
 
 function finishReason(doneReason: string | undefined, calledTools: boolean): FinishReason {
@@ -259,7 +261,8 @@ export async function* ollamaChunks(lines: AsyncIterable<OllamaChatLine>, includ
     first = false
     if (line.done) {
       yield { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason(line.done_reason, toolIndex > 0) }] }
-      if (includeUsage) yield { ...base, choices: [], usage: usageOf(line) }
+      const usage = usageOf(line)
+      if (includeUsage && usage) yield { ...base, choices: [], usage }
       return
     }
   }
@@ -279,7 +282,7 @@ export function toOllamaEmbed(req: EmbeddingRequest, model: string): OllamaEmbed
 /** /api/embed answer → OpenAI embedding list (float arrays; the route encodes base64 when asked). */
 export function fromOllamaEmbed(body: OllamaEmbedResponse, model: string): EmbeddingResponse {
   if (!Array.isArray(body?.embeddings)) throw new UpstreamError('malformed', 'the Ollama embed answer has no embeddings array')
-  const tokens = body.prompt_eval_count ?? 0
+  const tokens = isCount(body.prompt_eval_count) ? body.prompt_eval_count : 0
   return {
     object: 'list',
     data: body.embeddings.map((embedding, index) => ({ object: 'embedding', embedding, index })),
