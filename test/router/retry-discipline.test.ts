@@ -30,7 +30,7 @@ async function twoProviders(t: Test, models: string[], env: Record<string, strin
 const providerOf = async (gw: Gateway, name: string) => ((await (await fetch(`${gw.url}/providers`)).json()) as any).providers.find((p: any) => p.name === name)
 
 t.test('retry-after: 0 cools the key for a small floor instead of hammering it', async (t) => {
-  for (const headers of [{ 'retry-after': '0' }, { 'retry-after': new Date(Date.now() - 60_000).toUTCString() }, { 'x-ratelimit-reset-requests': '0s' }]) {
+  for (const headers of [{ 'retry-after': '0' } as Record<string, string>, { 'retry-after': new Date(Date.now() - 60_000).toUTCString() }, { 'x-ratelimit-reset-requests': '0s' }]) {
     const { gw, first } = await twoProviders(t, ['m'])
     first.script({ fault: 'status', status: 429, headers })
     const { data, response } = await gw.client.chat.completions.create({ model: 'm', messages: hi }).withResponse()
