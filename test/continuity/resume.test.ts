@@ -3,6 +3,7 @@
 // one answer: the first leg's id, no repeated and no missing text, one finish_reason, one
 // [DONE]; or, when nothing can continue, an error event and no [DONE].
 import t, { type Test } from 'tap'
+import Anthropic from '@anthropic-ai/sdk'
 import { startGateway, type Gateway } from '../helpers/gateway.ts'
 import { startScriptedUpstream, framesFor, type ScriptedUpstream, type Wire } from '../mocks/scripted-stream.ts'
 import { planAnswer, type Reference } from '../mocks/continuation.ts'
@@ -264,4 +265,21 @@ t.test('STREAM_RESUME=0: a cut ends with an error event as before', async (t) =>
   const got = await streamThroughSdk(gw)
   t.ok(got.error)
   t.equal(second.chatRequests().length, 0, 'no continuation was asked for')
+})
+
+t.test('Anthropic SDK on /v1/messages: a native Anthropic stream cut mid-text and inside a tool call is finished by the fallback', async (t) => {
+  const { gw, first } = await setup(t, TOOL, {}, ['anthropic', 'openai'])
+  const client = new Anthropic({ baseURL: gw.url, apiKey: 'unused', maxRetries: 0, timeout: 20_000 })
+  const anthropicFrames = framesFor('anthropic', 'm', planAnswer(TOOL, messages), false)
+  const request = { model: 'm', max_tokens: 500, messages, tools: [{ name: 'get_weather', input_schema: { type: 'object' as const } }] }
+  for (const cut of [anthropicFrames.textFrames[2], anthropicFrames.toolArgFrames[1]]) {
+    first.script({ cut })
+    const message = await client.messages.stream(request).finalMessage()
+    const text = message.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('')
+    const tools = message.content.filter((b) => b.type === 'tool_use') as Array<{ name: string; input: unknown }>
+    t.equal(text, TOOL.text, `cut at event ${cut}: the text whole`)
+    t.equal(tools.length, 1, 'one tool_use block')
+    t.same(tools[0]?.input, JSON.parse(TOOL.toolCalls![0].arguments))
+    t.equal(message.stop_reason, 'tool_use')
+  }
 })
