@@ -45,7 +45,8 @@ export class ResponsesStreamEncoder implements SseEncoder {
   readonly #calls = new Map<number, OpenItem>()
   #finish: FinishReason | undefined
   #usage: Usage | undefined
-  #native = false
+  /** Decided by the first chunk; a native stream may turn translated once, never back. */
+  #mode: 'native' | 'translated' | undefined
   /** The upstream's own response object of a native stream, as its last lifecycle event showed it. */
   #nativeResponse: ResponseObject | undefined
   /** A native stream's items not yet done, by output index: a resumed translated leg continues them. */
@@ -61,20 +62,28 @@ export class ResponsesStreamEncoder implements SseEncoder {
     return sseEvent({ type, sequence_number: this.#sequence++, ...fields })
   }
 
-  /** Events for one chunk. */
+  /**
+   * Events for one chunk. The first chunk decides: a native stream writes the upstream's own
+   * event text; once a chunk without it carries something (a resumed leg, or a chunk the router
+   * rewrote), the rest is encoded here, continuing the upstream's sequence and its open items —
+   * the two are never interleaved again.
+   */
   chunk(chunk: ChatChunk): string {
-    let out = ''
-    const wire = chunk[NATIVE_WIRE]
-    if (wire?.dialect === 'openai-responses') {
-      this.#native = true
-      this.#readNative(wire.text)
-      return out + wire.text
-    }
+    const wire = chunk[NATIVE_WIRE]?.dialect === 'openai-responses' ? chunk[NATIVE_WIRE] : undefined
+    this.#mode ??= wire ? 'native' : 'translated'
     const choice = chunk.choices.find((c) => c.index === 0)
+    let out = ''
+    if (this.#mode === 'native') {
+      if (wire) {
+        this.#readNative(wire.text)
+        return wire.text
+      }
+      if (!choice && !chunk.usage) return '' // a note-only chunk: nothing of ours to add
+      this.#mode = 'translated'
+      out += this.#adopt(chunk.model)
+    }
     if (chunk.usage) this.#usage = chunk.usage
-    // A native stream's note-only chunk: nothing of ours to add to the upstream's own events.
-    if (this.#native && !choice) return out
-    if (!this.#base) out += this.#native ? this.#adopt(chunk.model) : this.#start(chunk.model)
+    if (!this.#base) out += this.#start(chunk.model)
     if (!choice) return out
     const delta = choice.delta
     if (typeof delta.reasoning_content === 'string' && delta.reasoning_content) out += this.#reasoningDelta(delta.reasoning_content)
@@ -200,7 +209,7 @@ export class ResponsesStreamEncoder implements SseEncoder {
    */
   seal(nowSeconds = Math.floor(Date.now() / 1000)): void {
     if (this.#tail !== undefined) return
-    if (this.#native && !this.#base) {
+    if (this.#mode === 'native') {
       this.#tail = '' // the upstream sent its own terminal event
       return
     }
@@ -229,7 +238,7 @@ export class ResponsesStreamEncoder implements SseEncoder {
   /** response.failed with this error; nothing may follow it. */
   fail(code: 'server_error' | 'rate_limit_exceeded', message: string): string {
     const model = this.#base?.model ?? ''
-    let out = this.#base || this.#native ? '' : this.#start(model)
+    let out = this.#base || this.#mode === 'native' ? '' : this.#start(model)
     const base = this.#base ?? this.#nativeResponse ?? baseResponse(this.#frame, model)
     const output = this.#output.map((item, index) => (this.#isOpen(index) ? { ...item, status: 'incomplete' } : item))
     this.#final = { ...base, status: 'failed', error: { code, message }, output, usage: this.#usage ? finishResponse(base, [], undefined, this.#usage, 0).usage : null }

@@ -160,6 +160,27 @@ t.test('stream encoder: native chunks are written as their own bytes', async (t)
   t.match(encoder.response(), { id: 'resp_up', odd: 1 })
 })
 
+t.test('stream encoder: native, then translated once a chunk comes without wire text — never interleaved again', async (t) => {
+  const encoder = new ResponsesStreamEncoder(frame(), 'openai')
+  const wire = (events: Array<Record<string, unknown>>) => events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('')
+  const first = wire([
+    { type: 'response.created', sequence_number: 0, response: { id: 'resp_up', object: 'response', status: 'in_progress', model: 'gpt-x', output: [] } },
+    { type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: { id: 'msg_up', type: 'message', status: 'in_progress', content: [], role: 'assistant' } },
+    { type: 'response.content_part.added', sequence_number: 2, item_id: 'msg_up', output_index: 0, content_index: 0, part: { type: 'output_text', text: '' } },
+    { type: 'response.output_text.delta', sequence_number: 3, item_id: 'msg_up', output_index: 0, content_index: 0, delta: 'Hel' },
+  ])
+  let text = encoder.chunk({ ...chunk({ content: 'Hel' }), [NATIVE_WIRE]: { dialect: 'openai-responses', text: first } })
+  text += encoder.chunk(chunk({ content: 'lo' })) // a rewritten (or resumed) chunk: no wire text
+  text += encoder.chunk({ ...chunk({ content: '!' }), [NATIVE_WIRE]: { dialect: 'openai-responses', text: 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":4}\n\n' } })
+  text += encoder.chunk(chunk({}, 'stop'))
+  text += encoder.end()
+  const events = parse(text)
+  t.same(events.map((e) => e.sequence_number), events.map((_, i) => i), 'one sequence, no duplicate')
+  const deltas = events.filter((e) => e.type === 'response.output_text.delta')
+  t.same(deltas.map((e) => [e.delta, e.item_id]), [['Hel', 'msg_up'], ['lo', 'msg_up'], ['!', 'msg_up']], 'the translated deltas continue the native item')
+  t.match(events.at(-1), { type: 'response.completed', response: { id: 'resp_up', output: [{ id: 'msg_up', content: [{ text: 'Hello!' }] }] } })
+})
+
 t.test('native event reader: waits for content, keeps every byte, maps calls and usage, fails honestly', async (t) => {
   const reader = new NativeEventReader()
   const ev = (data: Record<string, unknown>) => [String(data.type), JSON.stringify(data)] as const
