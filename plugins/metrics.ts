@@ -89,6 +89,12 @@ function gatewayMetrics(app: FastifyInstance, registry: Registry) {
     labelNames: ['provider', 'state'] as const,
     registers,
   })
+  const resumes = new Counter({
+    name: 'tiergate_stream_resumes_total',
+    help: 'Committed streams that failed mid-answer: outcome resumed (continued on another candidate, by strategy prefill or instruction) or failed (nothing could continue; strategy none).',
+    labelNames: ['strategy', 'outcome'] as const,
+    registers,
+  })
   const rateLimited = new Counter({
     name: 'tiergate_rate_limited_requests_total',
     help: 'Requests refused with 429 because the client went over RATE_LIMIT_MAX.',
@@ -119,7 +125,7 @@ function gatewayMetrics(app: FastifyInstance, registry: Registry) {
     },
   })
 
-  return { requests, requestDuration, attempts, routed, fallbacks, firstByte, duration, streams, tokens, breakerTransitions, rateLimited }
+  return { requests, requestDuration, attempts, routed, fallbacks, firstByte, duration, streams, tokens, breakerTransitions, rateLimited, resumes }
 }
 
 export default fp(async function metrics(app) {
@@ -154,6 +160,7 @@ export default fp(async function metrics(app) {
   })
   app.events.on('breaker', (e) => m.breakerTransitions.inc({ provider: e.provider, state: e.state }))
   app.events.on('rate_limited', (e) => m.rateLimited.inc({ route: e.route }))
+  app.events.on('resume', (e) => m.resumes.inc({ strategy: e.strategy ?? 'none', outcome: e.outcome }))
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE

@@ -39,7 +39,7 @@ const failures = (gw: Gateway) => gw.logs.map((l) => JSON.parse(l)).filter((l) =
 
 t.test('the hedge wins: the late provider is aborted at once and its socket freed', async (t) => {
   const { gw, first, second } = await twoProviders(t, { FIRST_HEDGE_FIRST_BYTE_MS: '150' })
-  first.script({ content: 'too late', thinkMs: 10_000 }) // headers at once, then silence
+  first.script({ content: 'too late', thinkMs: 3_000 }) // headers at once, then silence
   const { text, response } = await streamed(gw)
   t.equal(text, 'Hello from second')
   t.equal(response.headers.get('x-tiergate-provider'), 'second')
@@ -54,7 +54,7 @@ t.test('the hedge wins: the late provider is aborted at once and its socket free
 t.test('the primary wins when its first chunk comes before the hedge\'s: the hedge is aborted', async (t) => {
   const { gw, first, second } = await twoProviders(t, { HEDGE_FIRST_BYTE_MS: '100' })
   first.script({ content: 'Hello from first', thinkMs: 400 })
-  second.script({ content: 'too late', thinkMs: 10_000 })
+  second.script({ content: 'too late', thinkMs: 3_000 })
   const { text, response } = await streamed(gw)
   t.equal(text, 'Hello from first')
   t.equal(response.headers.get('x-tiergate-provider'), 'first')
@@ -65,7 +65,7 @@ t.test('the primary wins when its first chunk comes before the hedge\'s: the hed
 
 t.test('off by default: the next candidate is only tried after the first-byte timeout', async (t) => {
   const { gw, first } = await twoProviders(t, { FIRST_TIMEOUT_FIRST_BYTE_MS: '300' })
-  first.script({ content: 'too late', thinkMs: 10_000 })
+  first.script({ content: 'too late', thinkMs: 3_000 })
   const { text } = await streamed(gw)
   t.equal(text, 'Hello from second')
   t.match(failures(gw), [{ provider: 'first', kind: 'timeout' }], 'first was given up by its first-byte timeout, not hedged')
