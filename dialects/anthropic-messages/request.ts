@@ -5,8 +5,8 @@
 // What survives translation to an OpenAI-shaped provider is listed in the README ("Inbound
 // dialects"); in short: system (text), text, images, tool_use/tool_result (is_error as a
 // prefix), thinking (as reasoning_content), max_tokens, stop_sequences, temperature, top_p,
-// tools, tool_choice, disable_parallel_tool_use, thinking budget (as reasoning_effort),
-// metadata.user_id (as user). Everything else (cache_control, signatures, redacted thinking,
+// tools, tool_choice, disable_parallel_tool_use, thinking budget or adaptive effort (as
+// reasoning_effort), output_config.format (as response_format), metadata.user_id (as user). Everything else (cache_control, signatures, redacted thinking,
 // documents, server tools, top_k, service_tier, …) only reaches a native Anthropic upstream.
 import { NATIVE, type ChatMessage, type ChatRequest, type ContentPart, type ToolCall, type ToolDefinition } from '../../providers/contract.ts'
 import { effortForBudget, fromAnthropicToolChoice, urlFromImageSource, type AnthropicBlock, type AnthropicRequest, type ImageSource } from './wire.ts'
@@ -100,6 +100,31 @@ function tools(body: AnthropicRequest): ToolDefinition[] | undefined {
   }))
 }
 
+/** `output_config.effort` → the levels OpenAI-shaped reasoning models take (`xhigh`/`max` are Anthropic's own). */
+const EFFORT_LEVELS: Record<string, string> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'high', max: 'high' }
+/** `thinking: {type: "adaptive"}` without an effort: the model decides, as with OpenAI's default. */
+const ADAPTIVE_DEFAULT_EFFORT = 'medium'
+
+/**
+ * Reasoning is asked for only when thinking is on: `enabled` with a budget (the shared budget
+ * table), or `adaptive` with `output_config.effort`. Without thinking, effort is not sent:
+ * OpenAI-shaped providers reject reasoning_effort on models that do not reason.
+ */
+function reasoningEffort(body: AnthropicRequest): string | undefined {
+  const thinking = body.thinking as { type?: string; budget_tokens?: unknown } | undefined
+  if (thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number') return effortForBudget(thinking.budget_tokens)
+  if (thinking?.type !== 'adaptive') return undefined
+  const effort = (body.output_config as { effort?: unknown } | undefined)?.effort
+  return (typeof effort === 'string' ? EFFORT_LEVELS[effort] : undefined) ?? ADAPTIVE_DEFAULT_EFFORT
+}
+
+/** `output_config.format` (JSON schema outputs) → OpenAI's `response_format`. */
+function responseFormat(config: unknown): ChatRequest['response_format'] | undefined {
+  const format = (config as { format?: { type?: unknown; schema?: unknown } } | undefined)?.format
+  if (format?.type !== 'json_schema' || !format.schema || typeof format.schema !== 'object') return undefined
+  return { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } }
+}
+
 export interface DecodeOptions {
   headers: Record<string, string | string[] | undefined>
 }
@@ -129,9 +154,10 @@ export function decodeMessagesRequest(body: AnthropicRequest, options: DecodeOpt
     request.tools = translatedTools
     Object.assign(request, fromAnthropicToolChoice(body.tool_choice))
   }
-  if (body.thinking?.type === 'enabled' && typeof body.thinking.budget_tokens === 'number') {
-    request.reasoning_effort = effortForBudget(body.thinking.budget_tokens)
-  }
+  const effort = reasoningEffort(body)
+  if (effort) request.reasoning_effort = effort
+  const format = responseFormat(body.output_config)
+  if (format) request.response_format = format
 
   const headers: Record<string, string> = {}
   for (const name of FORWARDED_HEADERS) {

@@ -156,6 +156,24 @@ t.test('request decode: system blocks, every content block, tools, choice, think
   t.equal(req[NATIVE]!.body, body, 'the very body, untouched')
 })
 
+t.test('reasoning is asked for only with thinking on: a budget, or adaptive with output_config.effort; JSON schema outputs', async (t) => {
+  const base = { model: 'm', max_tokens: 10, messages: [{ role: 'user' as const, content: 'x' }] }
+  const cases: Array<[Record<string, unknown>, string | undefined]> = [
+    [{ thinking: { type: 'enabled', budget_tokens: 16_000 } }, 'high'],
+    [{ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, 'low'],
+    [{ thinking: { type: 'adaptive' }, output_config: { effort: 'max' } }, 'high'],
+    [{ thinking: { type: 'adaptive' } }, 'medium'],
+    [{ thinking: { type: 'disabled' }, output_config: { effort: 'high' } }, undefined],
+    [{ output_config: { effort: 'high' } }, undefined],
+    [{}, undefined],
+  ]
+  for (const [extra, effort] of cases) t.equal(decodeMessagesRequest({ ...base, ...extra } as never, { headers: {} }).reasoning_effort, effort, JSON.stringify(extra))
+  const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }
+  t.same(decodeMessagesRequest({ ...base, output_config: { format: { type: 'json_schema', schema } } } as never, { headers: {} }).response_format,
+    { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } })
+  t.notOk('response_format' in decodeMessagesRequest({ ...base, output_config: { format: { type: 'other' } } } as never, { headers: {} }))
+})
+
 t.test('native body: model replaced, stream matched, unsigned (tiergate-made) thinking blocks left out, the rest untouched', async (t) => {
   const body = { model: 'alias', max_tokens: 5, cache_anything: { x: 1 }, messages: [
     { role: 'user', content: 'a' },

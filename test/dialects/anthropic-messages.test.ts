@@ -41,7 +41,7 @@ t.test('messages.create over an OpenAI-compatible provider: the request translat
     temperature: 0.5,
     top_p: 0.8,
     metadata: { user_id: 'user-7' },
-  }).withResponse()
+  } as Anthropic.MessageCreateParamsNonStreaming).withResponse() // this SDK's types no longer list temperature/top_p; the API takes them
   t.equal(data.type, 'message')
   t.equal(data.role, 'assistant')
   t.same(data.content, [{ type: 'text', text: 'A breaker stops calls for a while.' }])
