@@ -34,6 +34,21 @@ export function builtInTools(body: Pick<ResponsesRequest, 'tools' | 'tool_choice
 
 class Untranslatable extends Error {}
 
+/** The input itself is wrong (whatever provider serves it): a 400 naming the field, as OpenAI answers. */
+export class InvalidInput extends Error {
+  readonly param: string
+  constructor(message: string, param: string) {
+    super(message)
+    this.param = param
+  }
+}
+
+function required(item: Item, field: string, index: number): string {
+  const value = item[field]
+  if (typeof value !== 'string' || value === '') throw new InvalidInput(`Missing required parameter: 'input[${index}].${field}'.`, `input[${index}].${field}`)
+  return value
+}
+
 function textOf(parts: unknown): string {
   if (typeof parts === 'string') return parts
   if (!Array.isArray(parts)) return ''
@@ -41,6 +56,7 @@ function textOf(parts: unknown): string {
 }
 
 function contentPart(part: Item): ContentPart {
+  if (typeof part !== 'object' || part === null) throw new Untranslatable('a content part that is not an object')
   switch (part.type) {
     case 'input_text':
     case 'output_text':
@@ -77,7 +93,7 @@ const MESSAGE_ROLES = new Set(['user', 'assistant', 'system', 'developer'])
  */
 export function itemsToMessages(items: Item[]): ChatMessage[] {
   const messages: ChatMessage[] = []
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     const type = item.type ?? (item.role ? 'message' : undefined)
     if (type === 'message') {
       const role = MESSAGE_ROLES.has(item.role) ? item.role : 'user'
@@ -86,7 +102,7 @@ export function itemsToMessages(items: Item[]): ChatMessage[] {
       continue
     }
     if (type === 'function_call') {
-      const call: ToolCall = { id: String(item.call_id), type: 'function', function: { name: String(item.name), arguments: String(item.arguments ?? '') } }
+      const call: ToolCall = { id: required(item, 'call_id', index), type: 'function', function: { name: required(item, 'name', index), arguments: String(item.arguments ?? '') } }
       const last = messages.at(-1)
       if (last?.role === 'assistant') {
         last.tool_calls = [...(last.tool_calls ?? []), call]
@@ -97,7 +113,7 @@ export function itemsToMessages(items: Item[]): ChatMessage[] {
       continue
     }
     if (type === 'function_call_output') {
-      messages.push({ role: 'tool', tool_call_id: String(item.call_id), content: typeof item.output === 'string' ? item.output : textOf(item.output) })
+      messages.push({ role: 'tool', tool_call_id: required(item, 'call_id', index), content: typeof item.output === 'string' ? item.output : textOf(item.output) })
       continue
     }
     if (type === 'reasoning' || (typeof type === 'string' && type.endsWith('_call'))) continue

@@ -11,7 +11,7 @@ import type { PipelineContext } from '../../plugins/pipeline.ts'
 import { createRedactor } from '../../plugins/redact.ts'
 import { invalidRequest, previousResponseNotFound, responseNotFound, responsesStoreUnavailable, unsupported } from '../../plugins/errors.ts'
 import { SSE_HEADERS, sseBody } from '../../dialects/sse-body.ts'
-import { decodeRequest, paramOf } from '../../dialects/openai-responses/request.ts'
+import { decodeRequest, InvalidInput, paramOf, type Decoded } from '../../dialects/openai-responses/request.ts'
 import { toResponseObject, type ResponseFrame } from '../../dialects/openai-responses/response.ts'
 import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
 import { chainAfter, identifiedInput, nativeBody } from '../../dialects/openai-responses/chain.ts'
@@ -84,7 +84,13 @@ export default async function responses(app: FastifyInstance) {
     const owner = request.clientKeyId ?? ''
     const previous = body.previous_response_id ? await loadPrevious(store, body.previous_response_id, owner, request.log) : undefined
     const history = previous?.items ?? []
-    const decoded = decodeRequest(body, history)
+    let decoded: Decoded
+    try {
+      decoded = decodeRequest(body, history)
+    } catch (err) {
+      if (err instanceof InvalidInput) throw invalidRequest(err.message, err.param)
+      throw err
+    }
     if (decoded.request.messages.length === 0 && !decoded.untranslatable) throw invalidRequest("Missing required parameter: 'input'.", 'input')
     const chatRequest: ChatRequest = decoded.request
     chatRequest[NATIVE] = { dialect: 'openai-responses', body: nativeBody(body, history), headers: {} }

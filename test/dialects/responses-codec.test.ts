@@ -63,6 +63,12 @@ t.test('function_call items join the assistant turn; outputs become tool message
   ])
 })
 
+t.test('a call or output without its call_id (or name) is invalid input naming the field', async (t) => {
+  const failure = (input: unknown[]) => { try { decodeRequest({ model: 'm', input } as ResponsesRequest, []) } catch (err) { return err } }
+  t.match(failure([{ type: 'function_call_output', output: 'x' }]), { param: 'input[0].call_id' })
+  t.match(failure([{ role: 'user', content: 'x' }, { type: 'function_call', call_id: 'c', arguments: '{}' }]), { param: 'input[1].name', message: "Missing required parameter: 'input[1].name'." })
+})
+
 t.test('what only OpenAI can serve is reported, naming it', async (t) => {
   const cases: Array<[Partial<ResponsesRequest>, RegExp]> = [
     [{ tools: [{ type: 'web_search' }] }, /built-in tool `web_search`/],
