@@ -20,6 +20,7 @@ import cors from './plugins/cors.ts'
 import swagger from './plugins/swagger.ts'
 import metrics from './plugins/metrics.ts'
 import rateLimit from './plugins/rate-limit.ts'
+import bodyDepth from './plugins/body-depth.ts'
 import secretGuard from './plugins/secret-guard.ts'
 import sessions from './plugins/sessions.ts'
 import pipeline from './plugins/pipeline.ts'
@@ -102,6 +103,8 @@ export default fp(async function app(app: FastifyInstance, { config, spanExporte
   await app.register(metrics)
   await app.register(auth)
   await app.register(rateLimit)
+  // Request bodies nested deeper than BODY_MAX_DEPTH: 400 before anything walks them.
+  await app.register(bodyDepth)
   // Secrets: masked in errors and scrubbed from answers (wraps app.router.chat, before sessions and cache see it).
   await app.register(secretGuard)
 

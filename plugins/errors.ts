@@ -73,6 +73,9 @@ export const allProvidersFailed = (message: string) =>
   new GatewayError(503, 'service_unavailable', 'all_providers_failed', message)
 export const allProvidersRateLimited = (message: string, retryAfterSeconds: number) =>
   new GatewayError(429, 'rate_limit_error', 'all_providers_failed', message, null, retryAfterSeconds)
+/** The body nests objects/arrays deeper than BODY_MAX_DEPTH (checked before routing). */
+export const bodyTooDeep = (maxDepth: number) =>
+  new GatewayError(400, 'invalid_request_error', 'body_too_deep', `The request body nests objects or arrays more than ${maxDepth} levels deep (BODY_MAX_DEPTH).`)
 export const unsupported = (message: string, param: string | null = null) =>
   new GatewayError(400, 'invalid_request_error', 'unsupported_parameter', message, param)
 export const sessionNotFound = (id: string) =>

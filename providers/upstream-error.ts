@@ -19,7 +19,10 @@ export type FaultKind =
   | 'breaker_open'
   | 'cooling_down' // every key of the provider is cooling down
   | 'aborted' // the client left
-  | 'local_resource' // this process ran out of something (EMFILE, ENFILE, ENOBUFS): never the provider's fault
+  // This process ran out of something (EMFILE, ENFILE, ENOBUFS, EADDRNOTAVAIL): never the provider's
+  // fault. For ROUTER's decide(): it must not count against any breaker or cool a key (the next
+  // candidate may still work, e.g. an in-process model), and it is not a client fault either.
+  | 'local_resource'
 
 export class UpstreamError extends Error {
   readonly kind: FaultKind
@@ -58,7 +61,7 @@ export function kindForStatus(status: number): FaultKind {
 }
 
 /** The gateway's own host is out of file descriptors or buffers: no provider is to blame. */
-const LOCAL_RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM'])
+const LOCAL_RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL'])
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
 
 /** Anything thrown while talking to an upstream → UpstreamError. */

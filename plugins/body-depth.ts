@@ -1,0 +1,29 @@
+// A nesting-depth limit on request bodies (issue 9 item 10), checked in preValidation: after
+// Fastify parsed the JSON (V8's parser is iterative, any depth is fine there) and before
+// validation, sessions, cache keys, tracing or the router touch it — all of which may walk or
+// serialize the body recursively. A 10⁵-deep passthrough field once made JSON.stringify throw
+// in the transport, counted as a connection fault: five requests opened every breaker.
+// Depends on `errors` (the 400 comes in the route's envelope).
+import fp from 'fastify-plugin'
+import { bodyTooDeep } from './errors.ts'
+
+/** True when `value` nests objects/arrays deeper than `max` (a flat object is depth 1). Iterative. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const stack: Array<[object, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (depth > max) return true
+    for (const child of Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
+export default fp(async function bodyDepth(app) {
+  const max = app.config.bodyMaxDepth
+  app.addHook('preValidation', async (request) => {
+    if (nestsDeeperThan(request.body, max)) throw bodyTooDeep(max)
+  })
+}, { name: 'body-depth', dependencies: ['errors'] })
