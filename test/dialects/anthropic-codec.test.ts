@@ -339,3 +339,28 @@ t.test('count_tokens estimate: a real tokenizer over every part, never a fixed n
   t.equal(parts.fixedTokens, 2 * 3 + IMAGE_TOKENS_ESTIMATE)
   t.equal(await estimateInputTokens({ messages: [{ role: 'user', content: 'a <|endoftext|> b' }] }) > 3, true, 'special-token text is counted, not rejected')
 })
+
+// ── the SSE writer every dialect's encoder plugs into ───────────────────────────────────────
+t.test('sseBody: router notes as SSE comments before their chunk, the encoder\'s end or error, keep-alive only while waiting', async (t) => {
+  const { sseBody } = await import('../../dialects/sse-body.ts')
+  const { waitFor } = await import('../helpers/wait.ts')
+  const collect = async (body: NodeJS.ReadableStream) => { let out = ''; for await (const c of body) out += c; return out }
+  const encoder = { chunk: (c: ChatChunk) => `[${c.id}]`, end: () => '[end]', error: (e: unknown) => `[error ${(e as Error).message}]` }
+
+  async function* clean() { yield { ...chunk({}), id: 'a' }; yield { ...chunk({}), id: 'b', [STREAM_NOTE]: 'resumed on x\nvia prefill' } }
+  t.equal(await collect(sseBody(clean(), encoder, (s) => s)), '[a]: resumed on x via prefill\n\n[b][end]', 'a note cannot break out of its comment line')
+
+  async function* failing() { yield { ...chunk({}), id: 'a' }; throw new Error('cut with sk-secret') }
+  t.equal(await collect(sseBody(failing(), encoder, (s) => s.replace('sk-secret', '***'))), '[a][error cut with ***]', 'the error event, redacted, and no end')
+
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  async function* slow() { yield { ...chunk({}), id: 'a' }; await gate; yield { ...chunk({}), id: 'b' } }
+  const body = sseBody(slow(), { ...encoder, keepAlive: { intervalMs: 5, frame: '[ping]' } }, (s) => s)
+  let out = ''
+  body.on('data', (c) => { out += c })
+  await waitFor(() => out.includes('[ping]'), 'a keep-alive during the silence')
+  release()
+  await new Promise((resolve) => body.on('end', resolve))
+  t.match(out, /^\[a\](\[ping\])+\[b\]\[end\]$/, 'pings only between chunks, none after the end')
+})

@@ -136,7 +136,10 @@ t.test('a native leg cut mid-answer and resumed on an OpenAI-shaped provider: on
   anthropic.script({ text: 'The answer is forty-two, as everyone knows.', pieces: 3, cutAfter: 6 }, anthropicError(529, 'overloaded_error', 'Overloaded'), anthropicError(529, 'overloaded_error', 'Overloaded'))
   backup.fallback = { content: ' as everyone knows.' }
   const res = await post(gw, '/v1/messages', { model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: 'What is the answer?' }] })
-  const events = parse(await res.text())
+  const raw = await res.text()
+  const events = parse(raw)
+  const notes = raw.split('\n\n').filter((f) => f.startsWith(': '))
+  t.equal(notes.length, 1, `the router's resume note is an SSE comment (${JSON.stringify(notes)})`)
   t.equal(events.filter((e) => e.type === 'message_start').length, 1, 'one message')
   t.equal(events.at(-1)!.type, 'message_stop', 'a clean end: the answer was resumed')
   // Every delta goes to the open block; every block starts at the next index and stops once.
