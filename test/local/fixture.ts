@@ -20,7 +20,13 @@ export const LOCAL_TEST_ENV = { LOCAL_GPU: 'false', LOCAL_THREADS: '1' }
 export async function startLocalGateway(t: Test, env: Record<string, string> = {}, file?: string): Promise<Gateway & { modelPath: string }> {
   const modelPath = file ?? tinyModelFile(t)
   const gw = await startGateway({ ...LOCAL_TEST_ENV, LOCAL_MODEL_PATH: modelPath, ...env })
-  t.teardown(() => gw.close())
+  t.teardown(async () => {
+    // A stream aborted while another request waited in the queue leaves its server-side
+    // connection open for ~70 s (keep-alive; see the report): cut it as the grace period would.
+    const closing = gw.close()
+    gw.app.server.closeAllConnections()
+    await closing
+  })
   return Object.assign(gw, { modelPath })
 }
 
