@@ -202,7 +202,8 @@ t.test('stream: text and reasoning deltas, finish_reason, usage chunk only with 
 })
 
 t.test('stream: tool_use blocks become indexed tool_call fragments', async (t) => {
-  const { gw, anthropic } = await setup(t)
+  // Live: the adapter's own fragments reach the client (held, the router sends each call whole).
+  const { gw, anthropic } = await setup(t, { STREAM_TOOL_CALLS: 'live' })
   anthropic.script({
     text: 'Let me look.',
     toolUses: [
@@ -291,7 +292,7 @@ t.test('a mid-stream overloaded error before any output falls through invisibly'
 })
 
 t.test('a mid-stream error event after output is a stream failure, never a clean end', async (t) => {
-  const { gw, anthropic } = await setup(t)
+  const { gw, anthropic } = await setup(t, { STREAM_RESUME: '0' }) // what reaches the client when nothing resumes
   anthropic.script({ text: 'Hello there, friend!', errorAfter: 5 })
   const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
   t.equal(res.headers.get('x-tiergate-provider'), 'anthropic')
@@ -307,7 +308,7 @@ t.test('a mid-stream error event after output is a stream failure, never a clean
 })
 
 t.test('a stream that ends without message_stop, or is cut, is a failure', async (t) => {
-  const { gw, anthropic } = await setup(t)
+  const { gw, anthropic } = await setup(t, { STREAM_RESUME: '0' })
   for (const step of [{ text: 'Hello there, friend!', omitStop: true }, { text: 'Hello there, friend!', cutAfter: 5 }]) {
     anthropic.script(step)
     const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
