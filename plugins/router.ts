@@ -16,7 +16,7 @@ import { clientClosed } from './router/failures.ts'
 import { dispatch, DispatchError, type DispatchDeps, type FailedAttempt, type Job } from './router/dispatch.ts'
 import { completionToChunks, fromArray } from './router/replay.ts'
 import { openStream, type OpenedStream } from './router/stream.ts'
-import { continuedStream, ResumableAnswer } from './router/continuity.ts'
+import { closeIfNeverRead, continuedStream, ResumableAnswer } from './router/continuity.ts'
 import { PrefillPolicy } from './router/prefill.ts'
 import { createRedactor } from './redact.ts'
 
@@ -184,7 +184,7 @@ export default fp(async function router(app: FastifyInstance) {
       const call = await route<OpenedStream>('chat', req.model, { ...streamJob, settle: open(upstreamReq) })
       recordAffinity(call.candidate.entry, call.keyFingerprint)
       const answer = streaming.resume ? new ResumableAnswer(upstreamReq, { holdToolCalls: streaming.toolCalls === 'held' }) : undefined
-      const value = continuedStream({
+      const value = closeIfNeverRead(continuedStream({
         app, rctx, answer, first: call, all, redact,
         attemptsSoFar: call.attempts,
         depsFor: () => depsFor(rctx, 'chat', true),
@@ -196,7 +196,7 @@ export default fp(async function router(app: FastifyInstance) {
           settle: (c, ctx, attempt, strategy) => open(answer!.continuation(strategy ?? 'instruction'))(c, ctx, attempt),
         }),
         order: (candidates) => orderCandidates(candidates, turn++),
-      })
+      }), call)
       return { stream: true, value, provider: call.candidate.entry.name, tier: call.candidate.entry.tier, attempts: call.attempts }
     },
 

@@ -35,6 +35,39 @@ export interface ContinuedStreamOptions {
 
 const where = (c: Candidate) => `${c.entry.name}/${c.model}`
 
+/**
+ * An async generator's body (and so its `finally`) never runs if it is closed before its first
+ * `next()`: a stream dropped unread would leave its upstream call, timers and breaker call
+ * open. This closes the first leg in that case.
+ */
+export function closeIfNeverRead(gen: AsyncGenerator<ChatChunk>, first: Call<OpenedStream>): AsyncGenerator<ChatChunk> {
+  let started = false
+  const neverRead = () => {
+    if (started) return
+    started = true
+    first.attempt.abort(new UpstreamError('aborted', 'the client closed the request'))
+    void first.value.iterator.return?.().catch(() => undefined)
+    first.end()
+    first.attempt.release()
+  }
+  const wrapper = {
+    next: (...args: [] | [unknown]) => {
+      started = true
+      return gen.next(...args)
+    },
+    return: (value: unknown) => {
+      neverRead()
+      return gen.return(value as never)
+    },
+    throw: (err: unknown) => {
+      neverRead()
+      return gen.throw(err)
+    },
+    [Symbol.asyncIterator]: () => wrapper,
+  }
+  return wrapper as unknown as AsyncGenerator<ChatChunk>
+}
+
 export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerator<ChatChunk> {
   const { app, rctx, answer } = o
   let leg: Leg = o.first
