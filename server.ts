@@ -22,8 +22,12 @@ const NODE_HEADERS_TIMEOUT_MS = 60_000
 /** How often Node checks the request timeouts: a quarter of the limit, within these bounds. */
 const MIN_TIMEOUT_CHECK_INTERVAL_MS = 100
 const MAX_TIMEOUT_CHECK_INTERVAL_MS = 30_000
-/** Session ids are accepted up to 200 characters (plugins/sessions/turn.ts): the router must match them in /sessions/:id. */
-const MAX_PATH_PARAM_CHARS = 200
+/**
+ * Session ids are accepted up to 200 characters (plugins/sessions/turn.ts); find-my-way's
+ * default (100) made /sessions/:id a 404 for longer ones. Above 200, so that an overlong id
+ * gets the route schema's clear 400 rather than a 404.
+ */
+const MAX_PATH_PARAM_CHARS = 1024
 
 /**
  * Node's HTTP server options for the request timeout (issue 9 item 11). `requestTimeout` is

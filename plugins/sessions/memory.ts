@@ -2,10 +2,12 @@
 // insertion order, so re-inserting on use moves a session to the end), with a TTL per session.
 // Expired sessions are dropped when touched; SESSION_MAX_COUNT bounds memory either way.
 import type { ChatMessage } from '../../providers/contract.ts'
-import { trimHistory, type Session, type SessionLimits, type SessionStore } from './store.ts'
+import { keptMessages, messageBytes, trimItem, type Session, type SessionLimits, type SessionStore, type TrimItem } from './store.ts'
 
 interface Entry extends Session {
   expiresAt: number
+  /** Per message, what trimming needs (its JSON size is computed once, when it is stored). */
+  items: TrimItem[]
 }
 
 export class MemorySessionStore implements SessionStore {
@@ -34,9 +36,14 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async append(id: string, owner: string, messages: ChatMessage[]): Promise<boolean> {
-    const entry = this.#touch(id) ?? { owner, messages: [], expiresAt: 0 }
+    const entry = this.#touch(id) ?? { owner, messages: [], items: [], expiresAt: 0 }
     if (entry.owner !== owner) return false
-    entry.messages = trimHistory([...entry.messages, ...structuredClone(messages)], this.#limits.maxMessages)
+    const added = structuredClone(messages)
+    const all = [...entry.messages, ...added]
+    const items = [...entry.items, ...added.map((m) => trimItem(m, messageBytes(m)))]
+    const kept = keptMessages(items, added.length, this.#limits)
+    entry.messages = all.filter((_, i) => kept[i])
+    entry.items = items.filter((_, i) => kept[i])
     entry.expiresAt = Date.now() + this.#limits.ttlMs
     this.#entries.set(id, entry)
     for (const oldest of this.#entries.keys()) {

@@ -11,24 +11,71 @@ const KEY_PREFIX = 'tiergate:session:'
 
 // Messages are stored with `role` as their first key, so the script can read it with a
 // pattern instead of decoding JSON (cjson would rewrite the payload, e.g. [] into {}).
-// The rule is trimHistory's (store.ts): drop the oldest non-instruction messages, then orphaned tool results.
+// The rule is keptMessages' (store.ts), line for line: within SESSION_MAX_MESSAGES and
+// SESSION_MAX_BYTES (bytes = each stored JSON string's length), never the turn (the last
+// #ARGV-4 items), the tool call it answers or the newest instruction; other messages oldest
+// first, then older instructions; then orphaned tool results.
 const APPEND_LUA = `
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
-for i = 4, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-local excess = redis.call('LLEN', KEYS[2]) - tonumber(ARGV[3])
-if excess > 0 then
-  local kept = {}
-  local turnKept = false
-  for _, item in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-    local role = string.match(item, '^{"role":"(%a+)"')
-    if role == 'system' or role == 'developer' then table.insert(kept, item)
-    elseif excess > 0 then excess = excess - 1
-    elseif not turnKept and role == 'tool' then -- orphaned tool result: dropped
-    else turnKept = true; table.insert(kept, item) end
+local maxMessages = tonumber(ARGV[3])
+local maxBytes = tonumber(ARGV[4])
+local turnLength = #ARGV - 4
+for i = 5, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+local items = redis.call('LRANGE', KEYS[2], 0, -1)
+local n = #items
+local count = n
+local bytes = 0
+for i = 1, n do bytes = bytes + #items[i] end
+local function over() return count > maxMessages or bytes > maxBytes end
+if over() then
+  local roles, calls, kept, prot = {}, {}, {}, {}
+  for i = 1, n do
+    roles[i] = string.match(items[i], '^{"role":"(%a+)"') or ''
+    calls[i] = roles[i] == 'assistant' and string.find(items[i], '"tool_calls":[{', 1, true) ~= nil
+    kept[i] = true
+    prot[i] = false
+  end
+  local function instruction(i) return roles[i] == 'system' or roles[i] == 'developer' end
+  local first = math.max(1, n - turnLength + 1)
+  for i = first, n do prot[i] = true end
+  if roles[first] == 'tool' then
+    for i = first - 1, 1, -1 do
+      if roles[i] ~= 'tool' then
+        if calls[i] then prot[i] = true end
+        break
+      end
+    end
+  end
+  for i = n, 1, -1 do
+    if instruction(i) then prot[i] = true; break end
+  end
+  for pass = 0, 1 do
+    for i = 1, n do
+      if not over() then break end
+      if not prot[i] and instruction(i) == (pass == 1) then
+        kept[i] = false
+        count = count - 1
+        bytes = bytes - #items[i]
+      end
+    end
+  end
+  local out = {}
+  local previous = nil
+  for i = 1, n do
+    if kept[i] then
+      if instruction(i) then table.insert(out, items[i])
+      else
+        local answersACall = previous ~= nil and (roles[previous] == 'tool' or calls[previous])
+        if not (roles[i] == 'tool' and not answersACall and not prot[i]) then
+          table.insert(out, items[i])
+          previous = i
+        end
+      end
+    end
   end
   redis.call('DEL', KEYS[2])
-  for i = 1, #kept, 500 do redis.call('RPUSH', KEYS[2], unpack(kept, i, math.min(i + 499, #kept))) end
+  for i = 1, #out, 500 do redis.call('RPUSH', KEYS[2], unpack(out, i, math.min(i + 499, #out))) end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -42,7 +89,7 @@ return 1
 `
 
 interface SessionCommands {
-  tiergateSessionAppend(ownerKey: string, messagesKey: string, owner: string, ttlMs: number, maxMessages: number, ...messages: string[]): Promise<number>
+  tiergateSessionAppend(ownerKey: string, messagesKey: string, owner: string, ttlMs: number, maxMessages: number, maxBytes: number, ...messages: string[]): Promise<number>
   tiergateSessionDelete(ownerKey: string, messagesKey: string, owner: string): Promise<number>
 }
 
@@ -79,8 +126,8 @@ export class RedisSessionStore implements SessionStore {
 
   async append(id: string, owner: string, messages: ChatMessage[]): Promise<boolean> {
     const [ownerKey, messagesKey] = keysOf(id)
-    const { ttlMs, maxMessages } = this.#limits
-    return (await this.#redis.tiergateSessionAppend(ownerKey, messagesKey, owner, ttlMs, maxMessages, ...messages.map(serialize))) === 1
+    const { ttlMs, maxMessages, maxBytes } = this.#limits
+    return (await this.#redis.tiergateSessionAppend(ownerKey, messagesKey, owner, ttlMs, maxMessages, maxBytes, ...messages.map(serialize))) === 1
   }
 
   async delete(id: string, owner: string): Promise<boolean> {

@@ -34,6 +34,22 @@ export function sessionIdOf(request: Pick<FastifyRequest, 'headers'>, body: Reco
 const sameInstruction = (a: ChatMessage, b: ChatMessage) =>
   a.role === b.role && JSON.stringify(a.content) === JSON.stringify(b.content)
 
+/**
+ * A client that repeats its system prompt on every turn must not pile copies of it up: an
+ * instruction identical to the latest one before it (stored, or earlier in this request) is
+ * dropped. Compared with that one message only, so a turn costs the same however long the
+ * session (comparing with every stored message made each turn slower than the last).
+ */
+export function withoutRepeatedInstructions(history: ChatMessage[], messages: ChatMessage[]): ChatMessage[] {
+  let latest = history.findLast(isInstruction)
+  return messages.filter((message) => {
+    if (!isInstruction(message)) return true
+    if (latest && sameInstruction(latest, message)) return false
+    latest = message
+    return true
+  })
+}
+
 /** The stored form of an answer: what the model said and asked for (reasoning stays out: upstreams reject or bill it). */
 function assistantMessage(content: string | null | undefined, toolCalls: ToolCall[] | undefined): ChatMessage {
   const message: ChatMessage = { role: 'assistant', content: content ?? null }
@@ -89,8 +105,7 @@ export async function beginTurn(store: SessionStore, request: ChatRequest, turn:
   // Another key's session looks exactly like a missing one.
   if (session && session.owner !== owner) throw sessionNotFound(id)
   const history = session?.messages ?? []
-  // A client that repeats its system prompt on every turn must not pile copies of it up.
-  const fresh = body.messages.filter((m) => !(isInstruction(m) && history.some((h) => sameInstruction(h, m))))
+  const fresh = withoutRepeatedInstructions(history, body.messages)
 
   async function save(answer: ChatMessage): Promise<void> {
     try {

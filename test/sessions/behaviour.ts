@@ -144,11 +144,16 @@ export function sessionBehaviour(t: Test, start: StartSessions): void {
   t.test('trimming never leaves a tool result without its tool call', async (t) => {
     const { mock, first, second } = await start(t, { SESSION_MAX_MESSAGES: '2' })
     const id = randomUUID()
-    mock.script({ toolCalls: [{ id: 'call_9', name: 'lookup', arguments: '{}' }] }, { content: 'Found it.' })
+    const call = { id: 'call_9', type: 'function', function: { name: 'lookup', arguments: '{}' } }
+    mock.script({ toolCalls: [{ id: 'call_9', name: 'lookup', arguments: '{}' }] }, { content: 'Found it.' }, { content: 'Bye.' })
     await chat(first, { session_id: id, messages: [user('look it up')] })
     await chat(second, { session_id: id, messages: [{ role: 'tool', tool_call_id: 'call_9', content: 'result' }] })
-    // [user, assistant(tool_calls), tool, assistant] → the 2 oldest go, and the tool result with them.
-    t.same((await history(first, id)).json.messages, [assistant('Found it.')])
+    // [user, assistant(tool_calls), tool, assistant]: the turn (tool result + answer) is never
+    // dropped, so the call it answers stays with it; the user message goes.
+    t.same((await history(first, id)).json.messages, [{ role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'call_9', content: 'result' }, assistant('Found it.')])
+    // Next turn: the old call and its result go together, never the result alone.
+    await chat(first, { session_id: id, messages: [user('thanks')] })
+    t.same((await history(second, id)).json.messages, [user('thanks'), assistant('Bye.')])
   })
 
   t.test('with gateway keys a session belongs to the key that created it', async (t) => {
