@@ -39,11 +39,11 @@ function leg(spec: LegSpec): ChatChunk[] {
 const request = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'primary', messages: [{ role: 'user', content: 'Tell me about Paris.' }], stream: true, ...extra })
 
 /** Plays legs through an answer: each leg but the last is cut after `cut` chunks. */
-function play(answer: ResumableAnswer, legs: Array<{ spec: LegSpec; cut?: number }>): { out: ChatChunk[]; resumable: boolean[] } {
+function play(answer: ResumableAnswer, legs: Array<{ spec: LegSpec; cut?: number }>, strategy: 'prefill' | 'instruction' = 'prefill'): { out: ChatChunk[]; resumable: boolean[] } {
   const out: ChatChunk[] = []
   const resumable: boolean[] = []
   legs.forEach(({ spec, cut }, i) => {
-    if (i > 0) answer.startLeg('prefill', spec.model)
+    if (i > 0) answer.startLeg(strategy, spec.model)
     const chunks = leg(spec)
     for (const c of cut === undefined ? chunks : chunks.slice(0, cut)) out.push(...answer.accept(c))
     if (cut === undefined) out.push(...answer.finish())
@@ -62,10 +62,12 @@ t.before(() => counterReady())
 
 const REFERENCE = 'Paris is the capital of France. It lies on the Seine.'
 
-const textCases: Array<{ name: string; first: string[]; cut: number; second: string[]; expect: string }> = [
+const textCases: Array<{ name: string; first: string[]; cut: number; second: string[]; expect: string; strategy?: 'prefill' | 'instruction' }> = [
   { name: 'a prefill continuation completes the answer', first: ['Paris is ', 'the capital ', 'of France.'], cut: 4, second: [' It lies', ' on the Seine.'], expect: REFERENCE },
   { name: 'a continuation that starts over is cut', first: ['Paris is ', 'the capital ', 'of France.'], cut: 3, second: ['Paris is the capital', ' of France. It lies on the Seine.'], expect: REFERENCE },
-  { name: 'a continuation that repeats the last words is cut', first: ['Paris is ', 'the capital ', 'of France.'], cut: 4, second: ['of France.', ' It lies on the Seine.'], expect: REFERENCE },
+  { name: 'a continuation that repeats the last words is cut', first: ['Paris is ', 'the capital ', 'of France.'], cut: 4, second: ['capital of France.', ' It lies on the Seine.'], expect: REFERENCE },
+  { name: 'after a prefill, a two-word repeat may be real text and is kept', first: ['ha ha ', 'ha'], cut: 3, second: [' ha ha.'], expect: 'ha ha ha ha ha.' },
+  { name: 'after an instruction, a one-word echo is cut', first: ['Paris is ', 'the capital ', 'of France.'], cut: 4, second: ['France. It lies on the Seine.'], expect: REFERENCE, strategy: 'instruction' },
   { name: 'a seam space the client has is not doubled', first: ['Paris is ', 'the capital '], cut: 3, second: [' of France.', ' It lies on the Seine.'], expect: REFERENCE },
   { name: 'a cut right after the role chunk: the continuation is the whole answer', first: ['Paris'], cut: 1, second: [REFERENCE], expect: REFERENCE },
 ]
@@ -76,7 +78,7 @@ for (const c of textCases) {
     const { out, resumable } = play(answer, [
       { spec: { id: 'first', model: 'primary', text: c.first }, cut: c.cut },
       { spec: { id: 'second', model: 'fb-ok', text: c.second, finish: 'stop' } },
-    ])
+    ], c.strategy)
     t.same(resumable, [true])
     t.equal(textOf(out), c.expect)
     t.same(finishes(out), ['stop'], 'exactly one finish_reason')

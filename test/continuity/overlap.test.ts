@@ -2,11 +2,11 @@
 // repeat; one that really continues is passed on whole; the seam's whitespace is not doubled;
 // nothing is ever lost, and only a bounded prefix is held back.
 import t from 'tap'
-import { ContinuationDiverged, MAX_PROBE_CHARS, OverlapCutter, tailStarts } from '../../plugins/router/resume/overlap.ts'
+import { ContinuationDiverged, MAX_PROBE_CHARS, MIN_REPEAT_WORDS, OverlapCutter, tailStarts } from '../../plugins/router/resume/overlap.ts'
 
 /** Feeds the pieces, then flushes: what the client gets from the continuation. */
-function cut(delivered: string, pieces: string[]): string {
-  const cutter = new OverlapCutter(delivered)
+function cut(delivered: string, pieces: string[], minWords = 1): string {
+  const cutter = new OverlapCutter(delivered, minWords)
   return pieces.map((p) => cutter.push(p)).join('') + cutter.flush()
 }
 
@@ -62,6 +62,18 @@ t.test('byte-identity: a prefill continuation of every prefix (trimmed like cont
   t.pass('all prefixes')
 })
 
+t.test('after a prefill (3 words needed) repetitive text is kept; a start-over and a 3-word echo are still cut', async (t) => {
+  const rows: Array<[string, string[], string]> = [
+    ['ha ha ha', [' ha ha.'], ' ha ha.'],
+    ['- item\n- item', ['\n- item'], '\n- item'],
+    ['The quick brown fox', ['brown fox jumps'], 'brown fox jumps'],
+    ['The quick brown fox', ['quick brown fox jumps'], ' jumps'],
+    ['The quick brown fox', ['The quick brown fox jumps'], ' jumps'],
+    ['Hi', ['Hi there'], ' there'],
+  ]
+  for (const [delivered, pieces, expect] of rows) t.equal(cut(delivered, pieces, MIN_REPEAT_WORDS.prefill), expect, `${JSON.stringify(delivered)} + ${JSON.stringify(pieces)}`)
+})
+
 t.test('a long start-over is confirmed after a bounded probe, then dropped as it streams', async (t) => {
   const delivered = 'word '.repeat(400).trim() // 1999 chars
   const cutter = new OverlapCutter(delivered)
@@ -99,4 +111,5 @@ t.test('tailStarts: the start and word starts with at least 3 characters after t
   const text = 'The quick brown fox'
   t.same(tailStarts(text).map((i) => text.slice(i)), ['The quick brown fox', 'quick brown fox', 'brown fox', 'fox'])
   t.same(tailStarts(''), [])
+  t.same(tailStarts(text, 3).map((i) => text.slice(i)), ['The quick brown fox', 'quick brown fox'], 'three words or the whole text')
 })

@@ -19,7 +19,7 @@
 //   client has): treat it as that leg's failure (a malformed stream), canResume() stays true.
 //   answer.usage() is what the client received, for the `usage` event.
 import type { ChatChunk, ChatRequest, ToolCall, Usage } from '../../../providers/contract.ts'
-import { OverlapCutter } from './overlap.ts'
+import { MIN_REPEAT_WORDS, OverlapCutter } from './overlap.ts'
 import { RepeatedCallFilter, ToolCallHolder, wholeFragment } from './tool-calls.ts'
 import { continuationRequest, type ResumeStrategy } from './continuation.ts'
 import { carryNote, chunkLike, hasToolFragments, isRoleOnly, restamp, type Stamp } from './chunks.ts'
@@ -105,7 +105,7 @@ export class ResumableAnswer {
   }
 
   /** A new leg begins (after continuation() was sent to `model`): its chunks come next. */
-  startLeg(_strategy: ResumeStrategy, model: string): void {
+  startLeg(strategy: ResumeStrategy, model: string): void {
     this.#leg++
     // A resumed answer's usage is counted with o200k_base: warm the counter while the leg streams.
     counterReady().catch(() => undefined)
@@ -113,8 +113,9 @@ export class ResumableAnswer {
     this.#lastModel = model
     this.#holder.discard() // a call cut half-way is written again by the continuation
     this.#filters = {
-      text: new OverlapCutter(this.#text),
-      reasoning: new OverlapCutter(this.#reasoning),
+      text: new OverlapCutter(this.#text, MIN_REPEAT_WORDS[strategy]),
+      // Reasoning is never sent back: a restart repeats it from the start, rarely its last words.
+      reasoning: new OverlapCutter(this.#reasoning, MIN_REPEAT_WORDS.prefill),
       calls: new RepeatedCallFilter([...this.#calls]),
     }
   }

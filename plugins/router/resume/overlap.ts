@@ -16,6 +16,15 @@ import { UpstreamError } from '../../../providers/upstream-error.ts'
 export const MAX_PROBE_CHARS = 256
 /** A repeat of the last words counts only when it has at least this many non-space characters. */
 export const MIN_REPEAT_CHARS = 3
+/**
+ * After a prefill the model writes on from the delivered text itself, so a repeat of its last
+ * words is rare, and a short one is more likely real repetitive text ("ha ha ha", list items)
+ * than an echo: a tail must hold this many words to be cut. After a continue-instruction,
+ * models often echo the last word or two, so one word is enough.
+ */
+export const MIN_REPEAT_WORDS = { prefill: 3, instruction: 1 } as const
+
+const WORDS = /[\p{L}\p{N}_]+/gu
 
 const WHITESPACE = /\s/
 const WORD = /[\p{L}\p{N}_]/u
@@ -31,7 +40,7 @@ export class ContinuationDiverged extends UpstreamError {
 }
 
 /** Offsets in `text` where a repeated tail may start: the start, and every word start near the end. */
-export function tailStarts(text: string): number[] {
+export function tailStarts(text: string, minWords = 1): number[] {
   const starts = text.length > 0 ? [0] : []
   for (let i = Math.max(1, text.length - MAX_PROBE_CHARS); i <= text.length - MIN_REPEAT_CHARS; i++) {
     const here = text[i]
@@ -39,7 +48,8 @@ export function tailStarts(text: string): number[] {
     if (WHITESPACE.test(here)) continue
     // A word start: after a space or punctuation, or a punctuation mark itself after a word.
     if (!WORD.test(before) || !WORD.test(here)) {
-      if (text.slice(i).replace(/\s/g, '').length >= MIN_REPEAT_CHARS) starts.push(i)
+      const tail = text.slice(i)
+      if (tail.replace(/\s/g, '').length >= MIN_REPEAT_CHARS && (tail.match(WORDS)?.length ?? 0) >= minWords) starts.push(i)
     }
   }
   return starts
@@ -67,10 +77,11 @@ export class OverlapCutter {
   /** How much of #trailingSpace the continuation's leading whitespace has repeated so far; -1 once past the seam. */
   #seamMatched: number
 
-  constructor(delivered: string) {
+  /** `minRepeatWords`: how many words a repeated tail needs (MIN_REPEAT_WORDS; a start-over always counts). */
+  constructor(delivered: string, minRepeatWords = 1) {
     this.#delivered = delivered.trimEnd()
     this.#trailingSpace = delivered.slice(this.#delivered.length)
-    this.#starts = tailStarts(this.#delivered)
+    this.#starts = tailStarts(this.#delivered, minRepeatWords)
     this.#state = this.#delivered.length === 0 ? { mode: 'passing' } : { mode: 'deciding', held: '' }
     this.#seamMatched = this.#trailingSpace.length > 0 ? 0 : -1
   }
