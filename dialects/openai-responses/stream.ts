@@ -70,7 +70,9 @@ export class ResponsesStreamEncoder implements SseEncoder {
    */
   chunk(chunk: ChatChunk): string {
     const wire = chunk[NATIVE_WIRE]?.dialect === 'openai-responses' ? chunk[NATIVE_WIRE] : undefined
-    this.#mode ??= wire ? 'native' : 'translated'
+    // Native only from the upstream's own response.created on: a stream whose first native chunks
+    // were rewritten on the way (the router holds tool-call fragments) is encoded here instead.
+    this.#mode ??= wire && /^(event: response\.created\n|data: \{"type":"response\.created")/.test(wire.text) ? 'native' : 'translated'
     const choice = chunk.choices.find((c) => c.index === 0)
     let out = ''
     if (this.#mode === 'native') {

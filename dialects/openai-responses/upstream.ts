@@ -64,10 +64,13 @@ export function responseToCompletion(response: ResponseObject, text: string): Ch
 }
 
 /**
- * Native SSE events → chunks. Events that carry nothing for the client on their own
- * (response.created, …item.added, …done) wait and leave with the next chunk that does, so the
- * router's commit point still falls on the first real content: a native stream that fails
- * before it stays invisible, and no event is ever lost or reordered.
+ * Native SSE events → chunks. Until the first chunk that carries something for the client,
+ * events that carry nothing on their own (response.created, …item.added, a built-in tool's
+ * progress) wait and leave with it, so the router's commit point still falls on the first real
+ * content: a native stream that fails before it stays invisible. After that first chunk (the
+ * commit), every event leaves at once — a `choices: []` chunk if need be — so nothing waits on
+ * the next token (a long web search keeps the client informed, and the idle clock fed).
+ * No event is ever lost or reordered.
  */
 export class NativeEventReader {
   #pending = ''
@@ -77,6 +80,8 @@ export class NativeEventReader {
   /** output_index → Chat tool-call index. */
   readonly #calls = new Map<number, number>()
   #finished = false
+  /** A chunk with content has gone: from now on no event waits. */
+  #started = false
 
   get finished(): boolean {
     return this.#finished
@@ -87,6 +92,7 @@ export class NativeEventReader {
     if (usage) chunk.usage = usage
     chunk[NATIVE_WIRE] = { dialect: 'openai-responses', text: this.#pending }
     this.#pending = ''
+    if (delta) this.#started = true
     return chunk
   }
 
@@ -132,7 +138,7 @@ export class NativeEventReader {
         return this.#chunk({}, finishOf(response, this.#calls.size > 0), toChatUsage(response.usage))
       }
       default:
-        return undefined
+        return this.#started ? this.#chunk(undefined) : undefined
     }
   }
 

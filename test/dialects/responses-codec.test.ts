@@ -159,7 +159,8 @@ t.test('stream encoder: failure after commit is response.failed with the error, 
 
 t.test('stream encoder: native chunks are written as their own bytes', async (t) => {
   const encoder = new ResponsesStreamEncoder(frame(), 'openai')
-  const wire = 'event: response.completed\ndata: {"type":"response.completed","sequence_number":7,"response":{"id":"resp_up","object":"response","status":"completed","output":[],"odd":1}}\n\n'
+  const wire = 'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_up","object":"response","status":"in_progress","output":[]}}\n\n'
+    + 'event: response.completed\ndata: {"type":"response.completed","sequence_number":1,"response":{"id":"resp_up","object":"response","status":"completed","output":[],"odd":1}}\n\n'
   const native = { ...chunk({}, 'stop'), [NATIVE_WIRE]: { dialect: 'openai-responses' as const, text: wire } }
   t.equal(encoder.chunk(native), wire)
   t.equal(encoder.end(), '', 'the upstream sent its own terminal event')
@@ -187,6 +188,15 @@ t.test('stream encoder: native, then translated once a chunk comes without wire 
   t.match(events.at(-1), { type: 'response.completed', response: { id: 'resp_up', output: [{ id: 'msg_up', content: [{ text: 'Hello!' }] }] } })
 })
 
+t.test('stream encoder: native wire text without the upstream response.created first is not written (the router rewrote the start)', async (t) => {
+  const encoder = new ResponsesStreamEncoder(frame(), 'openai')
+  const orphan = 'event: response.function_call_arguments.done\ndata: {"type":"response.function_call_arguments.done","sequence_number":4}\n\n'
+  const events = parse(encoder.chunk({ ...chunk({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'w', arguments: '{}' } }] }), [NATIVE_WIRE]: { dialect: 'openai-responses', text: orphan } }) + encoder.end())
+  t.equal(events[0].type, 'response.created')
+  t.notOk(events.some((e) => e.type === 'response.function_call_arguments.done' && e.sequence_number === 4 && !e.item_id), 'the orphan event is not written')
+  t.match(events.at(-1), { type: 'response.completed', response: { id: 'resp_test', output: [{ type: 'function_call', call_id: 'call_1', arguments: '{}' }] } })
+})
+
 t.test('native event reader: waits for content, keeps every byte, maps calls and usage, fails honestly', async (t) => {
   const reader = new NativeEventReader()
   const ev = (data: Record<string, unknown>) => [String(data.type), JSON.stringify(data)] as const
@@ -202,11 +212,12 @@ t.test('native event reader: waits for content, keeps every byte, maps calls and
   t.same(first.choices[0].delta.tool_calls, [{ index: 0, id: 'call_a', type: 'function', function: { name: 'w', arguments: '' } }])
   t.equal(first[NATIVE_WIRE]!.text, `event: ${events[0][0]}\ndata: ${events[0][1]}\n\nevent: ${events[1][0]}\ndata: ${events[1][1]}\n\n`)
   t.same(reader.accept(...events[2])!.choices[0].delta.tool_calls, [{ index: 0, function: { arguments: '{"a"' } }])
-  t.equal(reader.accept(...events[3]), undefined)
+  const done = reader.accept(...events[3])!
+  t.same(done.choices, [], 'after the first content no event waits: a choices: [] chunk')
+  t.equal(done[NATIVE_WIRE]!.text, `event: ${events[3][0]}\ndata: ${events[3][1]}\n\n`)
   const last = reader.accept(...events[4])!
   t.equal(last.choices[0].finish_reason, 'tool_calls')
   t.same(last.usage, { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3, prompt_tokens_details: { cached_tokens: 1 } })
-  t.ok(last[NATIVE_WIRE]!.text.includes('response.function_call_arguments.done'), 'the waiting done event leaves with the end')
   t.doesNotThrow(() => reader.end())
   t.throws(() => new NativeEventReader().accept('response.failed', '{"type":"response.failed","response":{"error":{"code":"server_error","message":"boom"}}}'), /boom/)
   const inBand = (() => { try { new NativeEventReader().accept('error', '{"type":"error","code":"rate_limit_exceeded","message":"slow down","param":null,"sequence_number":3}') } catch (err) { return err } })()
