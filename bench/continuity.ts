@@ -116,7 +116,8 @@ async function main(): Promise<number> {
   const lines = [
     `continuity bench: ${results.length} streams in ${wallS.toFixed(1)} s (concurrency ${CONCURRENCY}, seed ${SEED}); ${faulted.length} with a mid-stream fault (${count((r) => !!r.spec.fault?.inToolCall)} inside a tool call), ${count((r) => r.spec.fallbackFails)} where nothing could continue`,
     `  complete & byte-identical: ${count((r) => r.judged.verdict === 'complete')}  (faulted and completed: ${count((r) => !!r.spec.fault && r.judged.verdict === 'complete')}; resumed ${resumed.length} times by strategy ${JSON.stringify(strategies)})`,
-    `  honest errors:             ${count((r) => r.judged.verdict === 'honest')}  (expected: ${count((r) => r.spec.fallbackFails)}; unexpected: ${count((r) => r.judged.verdict === 'honest' && !r.spec.fallbackFails)})`,
+    // Where every continuation fails too, each failing leg may still deliver a token first: near the end of an answer a few such streams still complete.
+    `  honest errors:             ${count((r) => r.judged.verdict === 'honest')}  (of ${count((r) => r.spec.fallbackFails)} streams where every continuation fails too; honest errors elsewhere: ${count((r) => r.judged.verdict === 'honest' && !r.spec.fallbackFails)})`,
     `  wrong:                     ${count((r) => r.judged.verdict === 'wrong')}`,
     `  added latency of a resumed stream (cut, error, malformed): p50 ${percentile(added('other'), 50).toFixed(1)} ms, p99 ${percentile(added('other'), 99).toFixed(1)} ms (n=${added('other').length})`,
     `    by how the fallback continued: ${byStyle('continue')}; ${byStyle('repeat-last-words')}; ${byStyle('start-over')} (a start-over re-streams the delivered text before anything new)`,
@@ -125,6 +126,7 @@ async function main(): Promise<number> {
   ]
   console.log(lines.join('\n'))
   for (const r of results.filter((r) => r.judged.verdict === 'wrong').slice(0, 5)) console.log(`  WRONG ${JSON.stringify(r.spec)}: ${r.judged.why}`)
+  if (process.env.BENCH_DEBUG) for (const r of results.filter((r) => r.spec.fallbackFails && r.judged.verdict === 'complete')) console.log(`  completed although nothing should continue: ${JSON.stringify(r.spec)} resumes=${r.judged.resumes}`)
   return count((r) => r.judged.verdict === 'wrong') === 0 && results.length === STREAMS ? 0 : 1
 }
 
