@@ -17,8 +17,9 @@ const MODEL = 'gpt-4o-mini'
 const question = { model: MODEL, messages: [{ role: 'user', content: 'hi' }] }
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+// Affinity off: these tests watch the key pool's own rotation (one repeated question would be pinned to one key).
 async function fleet(t: Test, redis: RedisServer, env: Record<string, string>): Promise<Gateway[]> {
-  const gws = await Promise.all([0, 1, 2].map(() => startGateway({ REDIS_URL: redis.url, RATE_LIMIT_MAX: '0', ...env })))
+  const gws = await Promise.all([0, 1, 2].map(() => startGateway({ REDIS_URL: redis.url, RATE_LIMIT_MAX: '0', AFFINITY_TTL_MS: '0', ...env })))
   t.teardown(async () => { for (const gw of gws) await gw.close() })
   await waitFor(() => gws.every((gw) => gw.app.stateSync?.connected() === true), 'every instance subscribed', 10_000)
   return gws
