@@ -10,7 +10,11 @@ import { NATIVE, type ChatMessage, type ChatRequest } from '../providers/contrac
 import { canonicalJson } from './cache/key.ts'
 
 export interface AffinityKeys {
-  /** Tried in order: the conversation id, then the previous turn's prefix, then this turn's (a retry). */
+  /**
+   * Tried in order: the conversation id, then the previous turn's prefix. Not this turn's own
+   * prefix: a first turn is no conversation yet, and identical one-off requests must keep
+   * spreading over the key pool.
+   */
   lookup: string[]
   /** Where this turn's choice is kept. */
   record: string[]
@@ -43,9 +47,6 @@ export function affinityKeys(req: ChatRequest, partition: string | undefined, co
   const previous = prefixThroughUser(req.messages ?? [], 1)
   const current = prefixThroughUser(req.messages ?? [], 0)
   if (previous) lookup.push(messageKey(previous))
-  if (current) {
-    lookup.push(messageKey(current))
-    record.push(messageKey(current))
-  }
+  if (current) record.push(messageKey(current))
   return { lookup, record }
 }

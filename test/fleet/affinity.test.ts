@@ -102,3 +102,9 @@ t.test('with Redis the pin is shared: turns alternating over two instances stay 
   const keys = [0, 1, 2, 3, 4, 5].map((i) => keyName(mock, i))
   t.equal(new Set(keys).size, 1, `every turn on key ${keys[0]}, over both instances`)
 })
+
+t.test('identical one-off requests are no conversation: they keep spreading over the pool', async (t) => {
+  const { gw, mock } = await start(t)
+  for (let i = 0; i < 4; i++) t.equal((await postJson(`${gw.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the same one-off question' }] })).status, 200)
+  t.same([0, 1, 2, 3].map((i) => keyName(mock, i)), ['one', 'two', 'one', 'two'])
+})
