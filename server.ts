@@ -6,7 +6,7 @@ import pino, { type DestinationStream } from 'pino'
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import app from './app.ts'
 import { loadConfig, ConfigError, type Config } from './config.ts'
-import { createRedactor, logRedaction } from './plugins/redact.ts'
+import { createRedactor, logRedaction, registerSecrets } from './plugins/redact.ts'
 
 /**
  * Pending-connection queue. Node's default (511) overflows when a thousand clients connect at
@@ -64,6 +64,8 @@ export interface ServerOptions {
 
 export async function buildServer(config: Config, options: ServerOptions = {}): Promise<FastifyInstance> {
   const logger = pino({ level: config.logLevel, ...logRedaction(createRedactor(config.secrets)) }, options.logStream ?? pino.destination(1))
+  // Before any plugin runs: errors from start-up discovery are redacted at birth too (plugins/secret-guard.ts).
+  const unregisterSecrets = registerSecrets(config.secrets)
   const fastify = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
@@ -96,6 +98,7 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     if (reply.statusCode >= 400 && bodyStillArriving(request.raw)) reply.header('connection', 'close')
     return payload
   })
+  fastify.addHook('onClose', async () => unregisterSecrets())
   await fastify.register(app, { config, spanExporter: options.spanExporter })
   return fastify as unknown as FastifyInstance
 }
