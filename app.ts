@@ -24,6 +24,7 @@ import bodyDepth from './plugins/body-depth.ts'
 import secretGuard from './plugins/secret-guard.ts'
 import sessions from './plugins/sessions.ts'
 import pipeline from './plugins/pipeline.ts'
+import tokenizer from './plugins/tokenizer.ts'
 import responsesStore from './plugins/responses-store.ts'
 import responseCache from './plugins/cache.ts'
 import telemetry from './plugins/telemetry.ts'
@@ -112,6 +113,7 @@ export default fp(async function app(app: FastifyInstance, { config, spanExporte
   await app.register(sessions)
   await app.register(responseCache)
   await app.register(pipeline)
+  await app.register(tokenizer)
   await app.register(responsesStore)
 
   await app.register(openai)

@@ -2,6 +2,8 @@
 // js-tiktoken's `o200k_base` (the GPT-4o/o-series encoding). Claude's own tokenizer is not
 // public, so the figure is an estimate of the same order, never a fixed number: it grows with
 // every text, tool definition, tool input and tool result in the request.
+// What is counted is decided here (pure); the encoding itself runs off the event loop
+// (plugins/tokenizer.ts), or in-thread with `encodeTexts` where no worker is wanted (tests).
 import type { Tiktoken } from 'js-tiktoken/lite'
 import type { AnthropicRequest } from './wire.ts'
 
@@ -13,17 +15,8 @@ export const TOOL_OVERHEAD_TOKENS = 8
 export const IMAGE_TOKENS_ESTIMATE = 1_600
 /** The encoding used for estimates. */
 export const ESTIMATE_ENCODING = 'o200k_base'
-
-let encoder: Promise<Tiktoken> | undefined
-
-/** Loaded on first use: the ranks are a few MB, and most gateways never estimate. */
-function loadEncoder(): Promise<Tiktoken> {
-  encoder ??= (async () => {
-    const [{ Tiktoken }, { default: ranks }] = await Promise.all([import('js-tiktoken/lite'), import('js-tiktoken/ranks/o200k_base')])
-    return new Tiktoken(ranks)
-  })()
-  return encoder
-}
+/** Texts are encoded in pieces of about this size, cut after whitespace (bounded work per step). */
+export const ESTIMATE_SEGMENT_CHARS = 8 * 1024
 
 type Loose = Record<string, any>
 
@@ -64,13 +57,45 @@ export function countableParts(body: Pick<AnthropicRequest, 'system' | 'messages
     fixedTokens += TOOL_OVERHEAD_TOKENS
     texts.push(JSON.stringify({ name: tool.name, description: tool.description, input_schema: tool.input_schema }))
   }
-  return { texts, fixedTokens: fixedTokens + images.count * IMAGE_TOKENS_ESTIMATE }
+  return { texts: texts.filter(Boolean), fixedTokens: fixedTokens + images.count * IMAGE_TOKENS_ESTIMATE }
 }
 
-export async function estimateInputTokens(body: Pick<AnthropicRequest, 'system' | 'messages' | 'tools'>): Promise<number> {
+/** `text` in pieces of about `size`, each ending after a whitespace where there is one (changes a count by a token at most per cut). */
+export function* segments(text: string, size = ESTIMATE_SEGMENT_CHARS): Generator<string> {
+  let start = 0
+  while (text.length - start > size) {
+    let end = start + size
+    const cut = Math.max(text.lastIndexOf(' ', end), text.lastIndexOf('\n', end))
+    if (cut > start + size / 2) end = cut + 1
+    yield text.slice(start, end)
+    start = end
+  }
+  if (start < text.length) yield text.slice(start)
+}
+
+let encoder: Promise<Tiktoken> | undefined
+
+/** The o200k_base encoder, built once (building it is about a second of CPU: the worker does it). */
+export function loadEncoder(): Promise<Tiktoken> {
+  encoder ??= (async () => {
+    const [{ Tiktoken }, { default: ranks }] = await Promise.all([import('js-tiktoken/lite'), import('js-tiktoken/ranks/o200k_base')])
+    return new Tiktoken(ranks)
+  })()
+  return encoder
+}
+
+/** Tokens in these texts. Special-token strings in user text count as the text they are, never rejected. */
+export async function encodeTexts(texts: string[]): Promise<number> {
   const tokenizer = await loadEncoder()
+  let tokens = 0
+  for (const text of texts) for (const segment of segments(text)) tokens += tokenizer.encode(segment, [], []).length
+  return tokens
+}
+
+export type TextCounter = (texts: string[]) => Promise<number>
+
+/** The estimate for a Messages request; `count` encodes (the worker in the gateway). */
+export async function estimateInputTokens(body: Pick<AnthropicRequest, 'system' | 'messages' | 'tools'>, count: TextCounter = encodeTexts): Promise<number> {
   const { texts, fixedTokens } = countableParts(body)
-  // Special-token strings in user text are counted as the text they are, never rejected.
-  const tokens = texts.reduce((sum, text) => sum + (text ? tokenizer.encode(text, [], []).length : 0), 0)
-  return tokens + fixedTokens
+  return fixedTokens + (texts.length ? await count(texts) : 0)
 }

@@ -1,7 +1,8 @@
 // count_tokens for /v1/messages/count_tokens: Anthropic's own count when the provider that
 // would serve the model now (the router's first candidate with its breaker not open) is
 // Anthropic; otherwise — or when that call fails — an estimate with a real tokenizer
-// (dialects/anthropic-messages/count-tokens.ts). Never a fixed number.
+// (dialects/anthropic-messages/count-tokens.ts, encoded off the event loop by plugins/tokenizer.ts).
+// Never a fixed number.
 import type { FastifyInstance } from 'fastify'
 import type { RequestContext } from '../../plugins/router.ts'
 import { breakerState } from '../../plugins/registry.ts'
@@ -39,5 +40,5 @@ export async function countTokens(app: FastifyInstance, body: AnthropicRequest, 
       rctx.log.warn({ provider: serving.entry.name, err: (err as Error).message }, 'count_tokens upstream failed; answering with an estimate')
     }
   }
-  return { inputTokens: await estimateInputTokens(body), source: 'estimate' }
+  return { inputTokens: await estimateInputTokens(body, (texts) => app.tokenizer.count(texts)), source: 'estimate' }
 }

@@ -335,7 +335,7 @@ t.test('count_tokens estimate: a real tokenizer over every part, never a fixed n
     messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'u' } }, { type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: 'res' }] }] },
       { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: { a: 1 } }] }],
   })
-  t.same(parts.texts, ['sys', '', 'res', 'f {"a":1}'])
+  t.same(parts.texts, ['sys', 'res', 'f {"a":1}'])
   t.equal(parts.fixedTokens, 2 * 3 + IMAGE_TOKENS_ESTIMATE)
   t.equal(await estimateInputTokens({ messages: [{ role: 'user', content: 'a <|endoftext|> b' }] }) > 3, true, 'special-token text is counted, not rejected')
 })

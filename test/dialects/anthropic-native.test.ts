@@ -9,6 +9,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { startAnthropicMock, anthropicError, messageFor, mockTokenCount, streamFrames, type AnthropicAnswer } from '../mocks/anthropic.ts'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway, type Gateway } from '../helpers/gateway.ts'
+import { estimateInputTokens } from '../../dialects/anthropic-messages/count-tokens.ts'
 
 const MODEL = 'claude-haiku-4-5'
 const SIGNATURE = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' // the mock's thinking signature
@@ -171,6 +172,7 @@ t.test('count_tokens: Anthropic\'s own count when it serves the model; an o200k 
   t.equal(estimated.headers.get('x-tiergate-token-count'), 'estimate', 'a failed count falls back to the estimate')
   const estimate = (await estimated.json()).input_tokens
   t.ok(estimate > 5 && estimate !== mockTokenCount(params), `an estimate (${estimate})`)
+  t.equal(estimate, await estimateInputTokens(params), 'the worker counts what the in-thread tokenizer counts')
 
   const other = await client.messages.countTokens({ ...params, model: `backup/${MODEL}` })
   t.equal(other.input_tokens, estimate, 'a non-Anthropic provider: the estimate')
