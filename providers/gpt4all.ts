@@ -10,6 +10,7 @@ import type { CallContext, ChatMessage, ChatRequest, ChatResult } from './contra
 import { OpenAICompatibleProvider } from './openai-compatible.ts'
 import { providerPlugin } from './plugin.ts'
 import { UpstreamError } from './upstream-error.ts'
+import { ownEntry } from './lookup.ts'
 import { declareProvider } from './settings.ts'
 
 export const settings = declareProvider({ name: 'gpt4all', tier: 4, keyless: true, baseUrl: 'http://localhost:4891/v1' })
@@ -53,7 +54,7 @@ function text(content: ChatMessage['content']): string {
 export function toGpt4All(req: ChatRequest): ChatRequest {
   const body: ChatRequest = {
     model: req.model,
-    messages: req.messages.map((m) => ({ role: ROLES[m.role] ?? 'user', content: text(m.content) })),
+    messages: req.messages.map((m) => ({ role: ownEntry(ROLES, m.role) ?? 'user', content: text(m.content) })),
     max_tokens: req.max_completion_tokens ?? req.max_tokens ?? DEFAULT_GPT4ALL_MAX_TOKENS,
   }
   if (req.temperature !== undefined) body.temperature = req.temperature

@@ -5,6 +5,7 @@ import { RAW_JSON, type ChatChunk, type ChatCompletion } from './contract.ts'
 import { sseEventBatches, type BodyStream } from './http/index.ts'
 import { UpstreamError } from './upstream-error.ts'
 import { normalizeUsage, usageIsSane } from './usage.ts'
+import { BadIndexError, ToolCallIndexer, isToolCallIndex } from './tool-call-index.ts'
 
 type Loose = Record<string, any>
 
@@ -46,9 +47,44 @@ export function normalizeCompletion(body: Loose): ChatCompletion {
   if (!body || !Array.isArray(body.choices)) {
     throw new UpstreamError('malformed', 'the upstream answer has no choices array')
   }
-  for (const choice of body.choices) moveReasoning(choice.message)
+  for (const choice of body.choices) {
+    if (typeof choice !== 'object' || choice === null) throw new UpstreamError('malformed', 'malformed answer from upstream: a choice is not an object')
+    if (choice.index === undefined) choice.index = 0
+    else if (!isToolCallIndex(choice.index)) throw new UpstreamError('malformed', `malformed answer from upstream: ${new BadIndexError('choice', choice.index).message}`)
+    moveReasoning(choice.message)
+  }
   saneUsage(body)
   return body as ChatCompletion
+}
+
+/**
+ * Checks the choice and tool-call indexes of one chunk (issue 9 item 7): small non-negative
+ * integers; a tool-call fragment without one (Gemini) gets the current call's. Returns true
+ * when it filled an index in. A bad index is a malformed stream: the attempt fails, no
+ * accumulator ever sees it.
+ */
+export function indexChunk(chunk: Loose, indexers: Map<number, ToolCallIndexer>): boolean {
+  let changed = false
+  for (const choice of chunk.choices as Loose[]) {
+    if (choice.index === undefined) {
+      choice.index = 0
+      changed = true
+    } else if (!isToolCallIndex(choice.index)) {
+      throw new BadIndexError('choice', choice.index)
+    }
+    const fragments = choice.delta?.tool_calls
+    if (fragments === undefined || fragments === null) continue
+    if (!Array.isArray(fragments)) throw new BadIndexError('tool-call list', fragments)
+    let indexer = indexers.get(choice.index)
+    if (!indexer) indexers.set(choice.index, (indexer = new ToolCallIndexer()))
+    for (const fragment of fragments as Loose[]) {
+      if (typeof fragment !== 'object' || fragment === null) throw new BadIndexError('tool-call', fragment)
+      const given = fragment.index
+      indexer.resolve(fragment)
+      if (given !== fragment.index) changed = true
+    }
+  }
+  return changed
 }
 
 function streamError(error: unknown): UpstreamError {
@@ -65,6 +101,7 @@ function streamError(error: unknown): UpstreamError {
  */
 export async function* openAIChunks(body: BodyStream, signal: AbortSignal): AsyncGenerator<ChatChunk> {
   let finished = false
+  const indexers = new Map<number, ToolCallIndexer>()
   for await (const events of sseEventBatches(body, signal)) {
     for (const event of events) {
       const data = event.data
@@ -79,7 +116,14 @@ export async function* openAIChunks(body: BodyStream, signal: AbortSignal): Asyn
       if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)
       // Unchanged chunks keep their upstream text, so the writer need not serialize them again —
       // unless it spans several `data:` lines: re-sent as one line, its newline would end the event.
-      if (!normalizeChunk(parsed) && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
+      let changed = normalizeChunk(parsed)
+      try {
+        changed = indexChunk(parsed, indexers) || changed
+      } catch (err) {
+        if (!(err instanceof BadIndexError)) throw err
+        throw new UpstreamError('malformed', `malformed chunk from upstream: ${err.message}`)
+      }
+      if (!changed && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
       const chunk = parsed as ChatChunk
       if (chunk.choices.some((c) => c.finish_reason)) finished = true
       yield chunk

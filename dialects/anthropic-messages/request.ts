@@ -10,6 +10,7 @@
 // documents, server tools, top_k, service_tier, …) only reaches a native Anthropic upstream.
 import { NATIVE, type ChatMessage, type ChatRequest, type ContentPart, type ToolCall, type ToolDefinition } from '../../providers/contract.ts'
 import { effortForBudget, fromAnthropicToolChoice, urlFromImageSource, type AnthropicBlock, type AnthropicRequest, type ImageSource } from './wire.ts'
+import { ownEntry } from '../../providers/lookup.ts'
 
 /** Client headers a native Anthropic upstream should see as they are. */
 export const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const
@@ -115,7 +116,7 @@ function reasoningEffort(body: AnthropicRequest): string | undefined {
   if (thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number') return effortForBudget(thinking.budget_tokens)
   if (thinking?.type !== 'adaptive') return undefined
   const effort = (body.output_config as { effort?: unknown } | undefined)?.effort
-  return (typeof effort === 'string' ? EFFORT_LEVELS[effort] : undefined) ?? ADAPTIVE_DEFAULT_EFFORT
+  return ownEntry(EFFORT_LEVELS, effort) ?? ADAPTIVE_DEFAULT_EFFORT
 }
 
 /** `output_config.format` (JSON schema outputs) → OpenAI's `response_format`. */

@@ -4,6 +4,7 @@
 // /v1/messages dialect (dialects/anthropic-messages/, Anthropic client → internal) read the
 // same tables, so a mapping fixed here is fixed for both. Pure, no I/O.
 import type { FinishReason, ToolChoice, Usage } from '../../providers/contract.ts'
+import { ownEntry } from '../../providers/lookup.ts'
 
 // ── Types ────────────────────────────────────────────────────────────────────────────────
 export type ImageSource = { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string }
@@ -117,7 +118,7 @@ const FINISH_FOR_STOP: Record<string, FinishReason> = {
 
 export function finishReason(stopReason: string | null | undefined): FinishReason {
   if (stopReason === null || stopReason === undefined) return null
-  return FINISH_FOR_STOP[stopReason] ?? 'stop'
+  return ownEntry(FINISH_FOR_STOP, stopReason) ?? 'stop'
 }
 
 /** OpenAI → Anthropic. `stop` is end_turn unless the upstream named the stop sequence it hit. */
@@ -131,7 +132,7 @@ const STOP_FOR_FINISH: Record<string, StopReason> = {
 
 export function stopReason(finish: string | null | undefined, stopSequence?: string | null): StopReason {
   if (stopSequence) return 'stop_sequence'
-  return STOP_FOR_FINISH[finish ?? 'stop'] ?? 'end_turn'
+  return ownEntry(STOP_FOR_FINISH, finish ?? 'stop') ?? 'end_turn'
 }
 
 /**

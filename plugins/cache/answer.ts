@@ -1,11 +1,13 @@
 // A streamed answer rebuilt as one completion (what the cache stores), and the test of
 // whether an answer is complete enough to store at all. Pure.
-import type { ChatChunk, ChatCompletion, ToolCall, Usage } from '../../providers/contract.ts'
+import type { ChatChunk, ChatCompletion, Usage } from '../../providers/contract.ts'
+import { ToolCallAccumulator } from '../../providers/tool-call-index.ts'
 
 interface ChoiceBuilder {
   content: string
   reasoning: string
-  toolCalls: ToolCall[]
+  /** Keyed by index in a Map (issue 9 item 7): never a sparse array an index can blow up. */
+  toolCalls: ToolCallAccumulator
   finishReason: ChatCompletion['choices'][number]['finish_reason']
   sawContent: boolean
 }
@@ -30,7 +32,7 @@ export class CompletionBuilder {
     for (const choice of chunk.choices) {
       let c = this.#choices.get(choice.index)
       if (!c) {
-        c = { content: '', reasoning: '', toolCalls: [], finishReason: null, sawContent: false }
+        c = { content: '', reasoning: '', toolCalls: new ToolCallAccumulator(), finishReason: null, sawContent: false }
         this.#choices.set(choice.index, c)
       }
       const delta = choice.delta ?? {}
@@ -39,19 +41,14 @@ export class CompletionBuilder {
         c.sawContent = true
       }
       if (typeof delta.reasoning_content === 'string') c.reasoning += delta.reasoning_content
-      for (const fragment of delta.tool_calls ?? []) {
-        const call = (c.toolCalls[fragment.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } })
-        if (fragment.id) call.id = fragment.id
-        if (fragment.function?.name) call.function.name = fragment.function.name
-        if (fragment.function?.arguments) call.function.arguments += fragment.function.arguments
-      }
+      for (const fragment of delta.tool_calls ?? []) c.toolCalls.add(fragment)
       if (choice.finish_reason) c.finishReason = choice.finish_reason
     }
   }
 
   build(): ChatCompletion {
     const choices = [...this.#choices.entries()].sort(([a], [b]) => a - b).map(([index, c]) => {
-      const calls = c.toolCalls.filter(Boolean)
+      const calls = c.toolCalls.calls()
       const message: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content: c.sawContent || calls.length === 0 ? c.content : null }
       if (calls.length) message.tool_calls = calls
       if (c.reasoning) message.reasoning_content = c.reasoning

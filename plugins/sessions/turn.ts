@@ -7,6 +7,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest, ToolCall } from '../../providers/contract.ts'
 import { invalidRequest, sessionNotFound, sessionStoreUnavailable } from '../errors.ts'
 import { isInstruction, type Session, type SessionStore } from './store.ts'
+import { ToolCallAccumulator } from '../../providers/tool-call-index.ts'
 
 const MAX_SESSION_ID_LENGTH = 200
 
@@ -61,23 +62,18 @@ function assistantMessage(content: string | null | undefined, toolCalls: ToolCal
 /** Rebuilds choice 0's message from stream deltas (tool-call arguments arrive in fragments). */
 class AssistantAccumulator {
   #content = ''
-  readonly #toolCalls: ToolCall[] = []
+  // Keyed by index in a Map (issue 9 item 7): an array here once stalled the loop on index 4294967294.
+  readonly #toolCalls = new ToolCallAccumulator()
 
   add(chunk: ChatChunk): void {
     const delta = chunk.choices.find((c) => c.index === 0)?.delta
     if (!delta) return
     if (typeof delta.content === 'string') this.#content += delta.content
-    for (const fragment of delta.tool_calls ?? []) {
-      const call = (this.#toolCalls[fragment.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } })
-      if (fragment.id) call.id = fragment.id
-      // Names come whole (some upstreams repeat them in every fragment); arguments come in pieces.
-      if (fragment.function?.name) call.function.name = fragment.function.name
-      if (fragment.function?.arguments) call.function.arguments += fragment.function.arguments
-    }
+    for (const fragment of delta.tool_calls ?? []) this.#toolCalls.add(fragment)
   }
 
   message(): ChatMessage {
-    const calls = this.#toolCalls.filter(Boolean)
+    const calls = this.#toolCalls.calls()
     return assistantMessage(this.#content || (calls.length ? null : ''), calls)
   }
 }

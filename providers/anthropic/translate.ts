@@ -6,6 +6,7 @@
 import type { ChatCompletion, ChatMessage, ChatRequest, ContentPart, ToolCall, Usage } from '../contract.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { normalizeUsage } from '../usage.ts'
+import { ownEntry } from '../lookup.ts'
 import {
   THINKING_BUDGET_TOKENS, finishReason, imageSourceFromUrl, withStopSequence, toAnthropicToolChoice, toOpenAIUsage,
   type AnthropicBlock, type AnthropicMessage, type AnthropicRequest, type AnthropicResponse, type AnthropicUsage,
@@ -123,7 +124,7 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system: string |
 
 function thinkingBudget(effort: unknown): number | undefined {
   if (effort === undefined || effort === null || effort === 'none') return undefined
-  const budget = typeof effort === 'string' ? THINKING_BUDGET_TOKENS[effort] : undefined
+  const budget = ownEntry(THINKING_BUDGET_TOKENS, effort) // "constructor" is not an effort
   if (budget === undefined) {
     throw badRequest(`reasoning_effort must be one of none, ${Object.keys(THINKING_BUDGET_TOKENS).join(', ')}`)
   }

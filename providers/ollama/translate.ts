@@ -8,6 +8,7 @@ import type {
 } from '../contract.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { isCount, normalizeUsage } from '../usage.ts'
+import { ownEntry } from '../lookup.ts'
 
 export interface OllamaToolCall {
   id?: string
@@ -178,7 +179,8 @@ export function toOllamaChat(req: ChatRequest, model: string): OllamaChatRequest
   const options = toOptions(req)
   if (options) body.options = options
   const effort = req.reasoning_effort ?? (req.reasoning as { effort?: string } | undefined)?.effort
-  if (typeof effort === 'string' && effort in THINK_LEVELS) body.think = THINK_LEVELS[effort]
+  const think = ownEntry(THINK_LEVELS, effort) // not `in`: that accepts toString, constructor, …
+  if (think !== undefined) body.think = think
   return body
 }
 
