@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
-import { breakerState, type BreakerState } from './registry.ts'
+import type { BreakerState } from './registry.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -110,7 +110,8 @@ function gatewayMetrics(app: FastifyInstance, registry: Registry) {
     collect() {
       this.reset()
       for (const entry of app.providers.list()) {
-        this.set({ provider: entry.name, tier: String(entry.tier) }, BREAKER_STATE_VALUE[breakerState(entry.breaker)])
+        // The provider as a whole (provider-wide breaker, or every model breaker it has): plugins/state/breakers.ts.
+        this.set({ provider: entry.name, tier: String(entry.tier) }, BREAKER_STATE_VALUE[entry.breakers.summary()])
       }
     },
   })

@@ -3,11 +3,12 @@
 // (fingerprints only), last error (redacted); plus fallback counts since start (requests
 // answered by another candidate than the first, including when the first was skipped).
 import type { FastifyInstance } from 'fastify'
+import type { DiscoveryStatus } from '../plugins/discovery.ts'
 import { Type } from '@sinclair/typebox'
 import { breakerState, type ProviderEntry } from '../plugins/registry.ts'
 
-export function providerSnapshot(entry: ProviderEntry) {
-  const stats = entry.breaker.stats
+export function providerSnapshot(entry: ProviderEntry, discovery: DiscoveryStatus) {
+  const stats = entry.breakers.stats()
   return {
     name: entry.name,
     tier: entry.tier,
@@ -28,6 +29,7 @@ export function providerSnapshot(entry: ProviderEntry) {
     health: entry.health.snapshot(),
     keys: entry.keys.status(),
     lastRefreshAt: entry.lastRefreshAt ?? null,
+    discovery,
     details: entry.provider.status?.() ?? {},
   }
 }
@@ -48,6 +50,12 @@ const ProviderStatus = Type.Object({
   health: Type.Object({}, { additionalProperties: true }),
   keys: Type.Array(Type.Object({ fingerprint: Type.String(), state: Type.String(), availableInMs: Type.Integer(), strikes: Type.Integer(), uses: Type.Integer() })),
   lastRefreshAt: Type.Union([Type.String(), Type.Null()]),
+  discovery: Type.Object({
+    lastRefreshAt: Type.Union([Type.String(), Type.Null()]),
+    lastError: Type.Union([Type.String(), Type.Null()], { description: 'why the last catalog discovery failed (or which part was unreachable); null after a success' }),
+    consecutiveFailures: Type.Integer(),
+    nextAt: Type.Union([Type.String(), Type.Null()], { description: 'the next background discovery: soon while unreachable (back-off), else after MODELS_REFRESH_MS' }),
+  }),
   details: Type.Object({}, { additionalProperties: true }),
 })
 
@@ -72,7 +80,7 @@ export default async function providers(app: FastifyInstance) {
       },
     },
   }, async () => ({
-    providers: app.providers.list().sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name)).map(providerSnapshot),
+    providers: app.providers.list().sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name)).map((entry) => providerSnapshot(entry, app.discovery.status(entry.name))),
     fallbacks,
   }))
 }

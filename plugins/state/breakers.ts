@@ -131,6 +131,27 @@ export class ProviderBreakers {
     else breaker.close()
   }
 
+  /**
+   * opossum's counters for the provider as a whole. Every call that reaches the upstream goes
+   * through the provider breaker, which sees a model's fault as neutral (a success) and a model
+   * breaker's refusal not at all; the model breakers see the provider's refusals as neutral.
+   */
+  stats(): { fires: number; successes: number; failures: number; rejects: number; timeouts: number; latencyMean: number } {
+    const own = this.provider.stats
+    const models = [...this.#models.values()].map((b) => b.stats)
+    const sum = (pick: (s: typeof own) => number) => models.reduce((n, s) => n + pick(s), 0)
+    const modelFailures = sum((s) => s.failures)
+    const modelRejects = sum((s) => s.rejects)
+    return {
+      fires: own.fires + modelRejects,
+      successes: Math.max(0, own.successes - modelFailures),
+      failures: own.failures + modelFailures,
+      rejects: own.rejects + modelRejects,
+      timeouts: own.timeouts + sum((s) => s.timeouts),
+      latencyMean: own.latencyMean,
+    }
+  }
+
   snapshot(): Array<{ model: string; state: BreakerState; failures: number; fires: number }> {
     return [...this.#models].map(([model, b]) => ({ model, state: breakerState(b), failures: b.stats.failures, fires: b.stats.fires }))
   }

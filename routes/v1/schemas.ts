@@ -52,6 +52,8 @@ export const ChatCompletionRequest = Type.Object({
   ])),
   response_format: Type.Optional(Type.Object({ type: Type.String() }, Open)),
   session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'tiergate: continue a server-side conversation (never sent upstream)' })),
+  models: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 16, description: 'tiergate (OpenRouter style): models tried after `model`, in order, each with its own tier order; never sent upstream' })),
+  fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 16, description: 'tiergate (LiteLLM style): fallback models tried after `model` (and `models`), in order; never sent upstream' })),
 }, {
   ...Open,
   description: 'OpenAI Chat Completions request. Fields tiergate does not list pass through to the provider untouched.',
