@@ -21,10 +21,14 @@ interface OpenItem {
   index: number
   id: string
   text: string
+  /** message: its one content part's type (a refusal is a message of its own). */
+  part?: 'output_text' | 'refusal'
   /** function_call: */
   callId?: string
   name?: string
 }
+
+const contentPart = (part: 'output_text' | 'refusal', text: string) => (part === 'refusal' ? { type: 'refusal', refusal: text } : outputText(text))
 
 /** One SSE event in OpenAI's framing: `event: <type>` then the JSON data. */
 export function sseEvent(data: { type: string; [k: string]: unknown }): string {
@@ -90,6 +94,7 @@ export class ResponsesStreamEncoder implements SseEncoder {
     const delta = choice.delta
     if (typeof delta.reasoning_content === 'string' && delta.reasoning_content) out += this.#reasoningDelta(delta.reasoning_content)
     if (typeof delta.content === 'string' && delta.content) out += this.#textDelta(delta.content)
+    if (typeof delta.refusal === 'string' && delta.refusal) out += this.#textDelta(delta.refusal, 'refusal')
     for (const fragment of delta.tool_calls ?? []) out += this.#callFragment(fragment)
     if (choice.finish_reason) this.#finish = choice.finish_reason
     return out
@@ -147,27 +152,35 @@ export class ResponsesStreamEncoder implements SseEncoder {
       + this.#event('response.output_item.done', { output_index: open.index, item })
   }
 
-  #textDelta(delta: string): string {
+  #textDelta(delta: string, part: 'output_text' | 'refusal' = 'output_text'): string {
     let out = this.#closeReasoning()
+    if (this.#message && (this.#message.part ?? 'output_text') !== part) out += this.#closeMessage()
     if (!this.#message) {
       const opened = this.#open('message', { id: newId('msg'), type: 'message', status: 'in_progress', content: [], role: 'assistant' })
-      this.#message = opened.open
+      this.#message = { ...opened.open, part }
       out += opened.text
-      out += this.#event('response.content_part.added', { item_id: opened.open.id, output_index: opened.open.index, content_index: 0, part: outputText('') })
+      out += this.#event('response.content_part.added', { item_id: opened.open.id, output_index: opened.open.index, content_index: 0, part: contentPart(part, '') })
     }
     const open = this.#message
     open.text += delta
-    return out + this.#event('response.output_text.delta', { item_id: open.id, output_index: open.index, content_index: 0, delta, logprobs: [] })
+    const where = { item_id: open.id, output_index: open.index, content_index: 0 }
+    return out + (part === 'refusal'
+      ? this.#event('response.refusal.delta', { ...where, delta })
+      : this.#event('response.output_text.delta', { ...where, delta, logprobs: [] }))
   }
 
   #closeMessage(): string {
     const open = this.#message
     if (!open) return ''
     this.#message = undefined
-    const item = messageItem(open.id, open.text)
+    const part = open.part ?? 'output_text'
+    const item = { ...messageItem(open.id, open.text), content: [contentPart(part, open.text)] }
     this.#output[open.index] = item
-    return this.#event('response.output_text.done', { item_id: open.id, output_index: open.index, content_index: 0, text: open.text, logprobs: [] })
-      + this.#event('response.content_part.done', { item_id: open.id, output_index: open.index, content_index: 0, part: outputText(open.text) })
+    const where = { item_id: open.id, output_index: open.index, content_index: 0 }
+    return (part === 'refusal'
+      ? this.#event('response.refusal.done', { ...where, refusal: open.text })
+      : this.#event('response.output_text.done', { ...where, text: open.text, logprobs: [] }))
+      + this.#event('response.content_part.done', { ...where, part: contentPart(part, open.text) })
       + this.#event('response.output_item.done', { output_index: open.index, item })
   }
 

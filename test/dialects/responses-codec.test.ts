@@ -157,6 +157,13 @@ t.test('stream encoder: failure after commit is response.failed with the error, 
   t.match(end.at(-1), { type: 'response.incomplete', response: { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } } })
 })
 
+t.test('stream encoder: a refusal is a message with a refusal part (response.refusal.delta/.done)', async (t) => {
+  const encoder = new ResponsesStreamEncoder(frame(), 'p')
+  const events = parse(encoder.chunk(chunk({ refusal: 'I cannot' })) + encoder.chunk(chunk({ refusal: ' help.' })) + encoder.chunk(chunk({}, 'stop')) + encoder.end())
+  t.same(events.map((e) => e.type).slice(2), ['response.output_item.added', 'response.content_part.added', 'response.refusal.delta', 'response.refusal.delta', 'response.refusal.done', 'response.content_part.done', 'response.output_item.done', 'response.completed'])
+  t.same(events.at(-1).response.output[0].content, [{ type: 'refusal', refusal: 'I cannot help.' }])
+})
+
 t.test('stream encoder: native chunks are written as their own bytes', async (t) => {
   const encoder = new ResponsesStreamEncoder(frame(), 'openai')
   const wire = 'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_up","object":"response","status":"in_progress","output":[]}}\n\n'
