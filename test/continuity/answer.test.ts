@@ -199,6 +199,19 @@ t.test("usage the client did not ask for (the gateway asked the continuation for
   t.equal(answer.usage()!.completion_tokens, countTokens('Paris is the capital.'))
 })
 
+t.test('a client that asked for usage gets it after a resume even when the continuing upstream sent none', async (t) => {
+  const answer = new ResumableAnswer(request({ stream_options: { include_usage: true } }), { holdToolCalls: true })
+  const { out } = play(answer, [
+    { spec: { id: 'first', model: 'primary', text: ['Paris is '] }, cut: 2 },
+    { spec: { id: 'second', model: 'fb-ok', text: ['the capital.'], finish: 'stop' } },
+  ])
+  const usage = out.filter((c) => c.usage)
+  t.equal(usage.length, 1, 'one usage chunk, from finish()')
+  t.same(usage[0].choices, [])
+  t.equal(usage[0].usage!.completion_tokens, countTokens('Paris is the capital.'))
+  t.equal(usage[0].id, 'first')
+})
+
 t.test('several resumes in a row keep one answer', async (t) => {
   const answer = new ResumableAnswer(request(), { holdToolCalls: true })
   const { out, resumable } = play(answer, [

@@ -40,6 +40,11 @@ const cases: Array<{ name: string; request: ChatRequest; delivered: string; stra
     tail: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Tell me about Paris.' }],
   },
   {
+    name: 'only whitespace delivered: the original messages',
+    request: original(), delivered: '\n\n ', strategy: 'prefill',
+    tail: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Tell me about Paris.' }],
+  },
+  {
     name: "a client's own prefill is continued in place",
     request: original({ messages: [{ role: 'user', content: 'Count.' }, { role: 'assistant', content: 'One, ' }] }), delivered: 'two, three', strategy: 'prefill',
     tail: [{ role: 'user', content: 'Count.' }, { role: 'assistant', content: 'One, two, three' }],

@@ -60,6 +60,8 @@ export class ResumableAnswer {
   /** n > 1: several choices interleave; resuming one of them is not supported. */
   #multiChoice: boolean
   #firstLegUsage: Usage | undefined
+  /** A chunk with usage reached the client. */
+  #usageSent = false
 
   constructor(original: ChatRequest, options: { holdToolCalls: boolean }) {
     this.#original = original
@@ -77,6 +79,7 @@ export class ResumableAnswer {
     if (this.#multiChoice) return [this.#leg === 0 ? chunk : restamp(chunk, this.#stamp)]
     if (this.#leg === 0 && this.#passesUnchanged(chunk)) {
       this.#recordUnchanged(chunk)
+      if (chunk.usage) this.#usageSent = true
       return [chunk]
     }
     return carryNote(chunk, this.#rewrite(chunk))
@@ -86,7 +89,13 @@ export class ResumableAnswer {
   finish(): ChatChunk[] {
     if (!this.#stamp) return []
     const source: ChatChunk = { id: this.#stamp.id, object: 'chat.completion.chunk', created: this.#stamp.created, model: this.#lastModel, choices: [] }
-    return this.#emit(source, this.#flushText(), this.#holder.release(), undefined)
+    const out = this.#emit(source, this.#flushText(), this.#holder.release(), undefined)
+    // A client that asked for usage gets it even when the continuing upstream ignored stream_options.
+    if (this.#leg > 0 && this.#wantsUsage && this.#finishSent && !this.#usageSent) {
+      out.push(chunkLike(source, this.#stamp, source.model || this.#legModel, undefined, this.usage()!))
+      this.#usageSent = true
+    }
+    return out
   }
 
   /** Can another candidate continue this answer now? */
@@ -225,6 +234,7 @@ export class ResumableAnswer {
     if (!source.usage) return out
     if (this.#leg > 0 && !this.#wantsUsage) return out // asked for by the gateway, not by the client
     const usage = this.#leg === 0 ? source.usage : this.usage()!
+    this.#usageSent = true
     const last = out.at(-1)
     if (last && last.choices.length > 0 && last.choices[0].finish_reason) {
       last.usage = usage

@@ -38,7 +38,8 @@ function plainAssistantText(message: ChatMessage | undefined): string | undefine
  */
 export function continuationRequest(original: ChatRequest, delivered: string, strategy: ResumeStrategy): ChatRequest {
   const request = continuationBase(original)
-  if (delivered.length === 0) return request
+  // Only whitespace delivered is nothing to continue from (and an empty prefill is rejected).
+  if (delivered.trim().length === 0) return request
   // A client's own prefill (its last message is the assistant's start) is continued in place.
   const last = request.messages.at(-1)
   const clientPrefill = plainAssistantText(last)
