@@ -19,7 +19,9 @@ import { isProtectedUrl } from './auth.ts'
 const REDIS_NAMESPACE = 'tiergate:rate-limit:'
 
 /** Exempt by method and path (a route pattern, or the URL when no route matched). */
-export const isRateLimitExempt = (method: string, path: string) => method === 'OPTIONS' || !isProtectedUrl(path)
+/** GET /providers costs no upstream call: the status page polls it, and that must not eat the user's budget. */
+export const isRateLimitExempt = (method: string, path: string) =>
+  method === 'OPTIONS' || !isProtectedUrl(path) || (method === 'GET' && path === '/providers')
 
 export const rateLimitKey = (request: FastifyRequest) =>
   request.clientKeyId !== undefined ? `key:${request.clientKeyId}` : `ip:${normalizeIP(request.ip)}`

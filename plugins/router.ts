@@ -138,8 +138,10 @@ export default fp(async function router(app: FastifyInstance) {
       // Per-request fallbacks are the gateway's: never forwarded upstream.
       const { models: ownModels, fallbacks: ownFallbacks, ...upstreamReq } = req
       const requested = requestedModels(req.model, [...modelList(ownModels), ...modelList(ownFallbacks)])
-      const all = resolveCandidates(requested, app.providers, routing.aliases)
-      if (all.length === 0) throw modelNotFound(req.model)
+      let all = resolveCandidates(requested, app.providers, routing.aliases)
+      // A model no catalog has: the catalogs may be stale (plugins/discovery.ts, rate-limited).
+      if (all.length === 0 && await app.discovery.refreshForUnknownModel(req.model)) all = resolveCandidates(requested, app.providers, routing.aliases)
+      if (all.length === 0) throw app.discovery.notFound(req.model)
       const sticky = await affinity()?.lookup(req, rctx).catch(() => undefined)
       const ordered = orderCandidates(all, turn++, sticky?.provider)
       const common = {
@@ -201,8 +203,9 @@ export default fp(async function router(app: FastifyInstance) {
     },
 
     async embed(req, rctx) {
-      const all = resolveCandidates(req.model, app.providers, routing.aliases)
-      if (all.length === 0) throw modelNotFound(req.model)
+      let all = resolveCandidates(req.model, app.providers, routing.aliases)
+      if (all.length === 0 && await app.discovery.refreshForUnknownModel(req.model)) all = resolveCandidates(req.model, app.providers, routing.aliases)
+      if (all.length === 0) throw app.discovery.notFound(req.model)
       const call = await route<EmbeddingResponse>('embed', req.model, {
         operation: 'embed', stream: false, rctx, ordered: orderCandidates(all, turn++),
         skipReason: (entry) => (entry.provider.embed ? undefined : 'does not support embeddings'),

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { DiscoveryStatus } from '../plugins/discovery.ts'
 import { Type } from '@sinclair/typebox'
 import { breakerState, type ProviderEntry } from '../plugins/registry.ts'
+import { isServing } from './ready.ts'
 
 export function providerSnapshot(entry: ProviderEntry, discovery: DiscoveryStatus) {
   const stats = entry.breakers.stats()
@@ -15,6 +16,7 @@ export function providerSnapshot(entry: ProviderEntry, discovery: DiscoveryStatu
     enabled: true,
     catchAll: entry.provider.catchAll === true,
     catalogSize: entry.provider.models().length,
+    serving: isServing(entry),
     breaker: {
       // Per model (a model's faults never take the others down) and the whole provider (unreachable).
       state: entry.breakers.summary(),
@@ -40,6 +42,7 @@ const ProviderStatus = Type.Object({
   enabled: Type.Boolean(),
   catchAll: Type.Boolean(),
   catalogSize: Type.Integer(),
+  serving: Type.Boolean({ description: 'a catalog (or catch-all) and not every breaker open: what /health/ready counts' }),
   breaker: Type.Object({
     state: Type.Union([Type.Literal('closed'), Type.Literal('half_open'), Type.Literal('open')], { description: 'the provider as a whole: open when it cannot be reached, or when every model it was asked for has an open breaker' }),
     provider: Type.String({ description: 'the whole-provider breaker (connection-level faults: refused, DNS, TLS, connect timeout)' }),

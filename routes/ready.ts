@@ -5,13 +5,17 @@
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { Type } from '@sinclair/typebox'
-import { breakerState, type ProviderEntry } from '../plugins/registry.ts'
+import type { ProviderEntry } from '../plugins/registry.ts'
 
 /** A PING slower than this counts as Redis not answering. */
 const REDIS_PING_TIMEOUT_MS = 1_000
 
-const canServe = (entry: ProviderEntry) =>
-  breakerState(entry.breaker) !== 'open' && (entry.provider.catchAll === true || entry.provider.models().length > 0)
+/**
+ * "Serving": a catalog (or a catch-all) and not every breaker open. The one definition that
+ * /health/ready, GET /providers (`serving`), the status page and the playground all show.
+ */
+export const isServing = (entry: ProviderEntry) =>
+  entry.breakers.summary() !== 'open' && (entry.provider.catchAll === true || entry.provider.models().length > 0)
 
 async function redisAnswers(redis: Redis): Promise<boolean> {
   // While ioredis is (re)connecting, a PING would only wait in its queue: that is "down".
@@ -45,7 +49,7 @@ export default async function ready(app: FastifyInstance) {
     },
   }, async (_request, reply) => {
     const entries = app.providers.list()
-    const serving = entries.filter(canServe).map((entry) => entry.name)
+    const serving = entries.filter(isServing).map((entry) => entry.name)
     const redis = app.redis === undefined ? 'not_configured' as const : (await redisAnswers(app.redis)) ? 'ok' as const : 'down' as const
     const isReady = serving.length > 0 && redis !== 'down'
     reply.code(isReady ? 200 : 503)

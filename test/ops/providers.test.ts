@@ -46,7 +46,7 @@ t.test('each provider: tier, catalog, breaker, health, key fingerprints, redacte
   t.same(second.keys.map((k: any) => k.fingerprint), ['anonymous'], 'a keyless provider has one anonymous slot')
   t.same(body.fallbacks, { total: 1, byTier: { '1->2': 1 } })
   for (const p of body.providers) {
-    t.same(Object.keys(p).sort(), ['breaker', 'catalogSize', 'catchAll', 'details', 'enabled', 'health', 'keys', 'lastRefreshAt', 'live', 'name', 'tier'], `${p.name}: the fields the status page reads`)
+    t.same(Object.keys(p).sort(), ['breaker', 'catalogSize', 'catchAll', 'details', 'discovery', 'enabled', 'health', 'keys', 'lastRefreshAt', 'live', 'name', 'serving', 'tier'], `${p.name}: the fields the status page reads`)
   }
 
   // The breaker's state is live: the next request skips the open one without calling it.

@@ -81,9 +81,17 @@ t.test('keyed by gateway key: auth runs first, so two keys behind one IP have tw
 t.test('without a key the client is its IP: API routes share one budget, however spelled', async (t) => {
   const { gw } = await limitedGateway(t, { RATE_LIMIT_MAX: '3' })
   t.equal((await get(`${gw.url}/v1/models`)).status, 200)
-  t.equal((await get(`${gw.url}/providers`)).status, 200)
+  t.equal((await get(`${gw.url}/v1/models`)).status, 200)
   t.equal((await get(`${gw.url}/%761/models`)).headers.get('x-ratelimit-remaining'), '0', 'a %-escaped path is the same route, counted')
   t.equal((await get(`${gw.url}/v1/models/gpt-4o-mini`)).status, 429, 'another route does not get a fresh budget')
+})
+
+t.test('the status page polling GET /providers does not eat the budget', async (t) => {
+  const { gw } = await limitedGateway(t, { RATE_LIMIT_MAX: '2' })
+  for (let i = 0; i < 5; i++) t.equal((await get(`${gw.url}/providers`)).status, 200, `poll ${i + 1}`)
+  const api = await get(`${gw.url}/v1/models`)
+  t.equal(api.status, 200)
+  t.equal(api.headers.get('x-ratelimit-remaining'), '1', 'the API budget is untouched by the polls')
 })
 
 t.test('the budget comes back when the window ends', async (t) => {
