@@ -15,6 +15,7 @@ import type { SseEncoder } from '../sse-body.ts'
 import { newId } from './ids.ts'
 import { baseResponse, finishResponse, functionCallItem, messageItem, outputText, type ResponseFrame } from './response.ts'
 import type { Item, ResponseObject } from './types.ts'
+import { NativeFollower } from './native-follow.ts'
 
 interface OpenItem {
   kind: 'message' | 'reasoning' | 'function_call'
@@ -51,10 +52,7 @@ export class ResponsesStreamEncoder implements SseEncoder {
   #usage: Usage | undefined
   /** Decided by the first chunk; a native stream may turn translated once, never back. */
   #mode: 'native' | 'translated' | undefined
-  /** The upstream's own response object of a native stream, as its last lifecycle event showed it. */
-  #nativeResponse: ResponseObject | undefined
-  /** A native stream's items not yet done, by output index: a resumed translated leg continues them. */
-  readonly #nativeOpen = new Map<number, OpenItem>()
+  readonly #native = new NativeFollower()
   #final: ResponseObject | undefined
 
   constructor(frame: ResponseFrame, provider: string) {
@@ -81,7 +79,8 @@ export class ResponsesStreamEncoder implements SseEncoder {
     let out = ''
     if (this.#mode === 'native') {
       if (wire) {
-        this.#readNative(wire.text)
+        this.#native.read(wire.text)
+        this.#sequence = this.#native.nextSequence
         return wire.text
       }
       if (!choice && !chunk.usage) return '' // a note-only chunk: nothing of ours to add
@@ -111,12 +110,13 @@ export class ResponsesStreamEncoder implements SseEncoder {
    * and the text it left open continues in the same item (same item_id, output_index).
    */
   #adopt(model: string): string {
-    this.#base = { ...(this.#nativeResponse ?? baseResponse(this.#frame, model)), status: 'in_progress', output: [] }
-    for (const open of this.#nativeOpen.values()) {
-      if (open.kind === 'message') this.#message = open
-      else if (open.kind === 'reasoning') this.#reasoning = open
+    const native = this.#native
+    this.#base = { ...(native.response ?? baseResponse(this.#frame, model)), status: 'in_progress', output: [] }
+    this.#output.push(...native.output)
+    for (const open of native.open.values()) {
+      if (open.kind === 'message') this.#message = { ...open }
+      else this.#reasoning = { ...open }
     }
-    this.#nativeOpen.clear()
     return ''
   }
 
@@ -254,8 +254,10 @@ export class ResponsesStreamEncoder implements SseEncoder {
   fail(code: 'server_error' | 'rate_limit_exceeded', message: string): string {
     const model = this.#base?.model ?? ''
     let out = this.#base || this.#mode === 'native' ? '' : this.#start(model)
-    const base = this.#base ?? this.#nativeResponse ?? baseResponse(this.#frame, model)
-    const output = this.#output.map((item, index) => (this.#isOpen(index) ? { ...item, status: 'incomplete' } : item))
+    const base = this.#base ?? this.#native.response ?? baseResponse(this.#frame, model)
+    const native = this.#mode === 'native'
+    const output = (native ? this.#native.output : this.#output).map((item, index) =>
+      ((native ? this.#native.open.has(index) : this.#isOpen(index)) ? { ...item, status: 'incomplete' } : item))
     this.#final = { ...base, status: 'failed', error: { code, message }, output, usage: this.#usage ? finishResponse(base, [], undefined, this.#usage, 0).usage : null }
     return out + this.#event('response.failed', { response: this.#final })
   }
@@ -266,39 +268,6 @@ export class ResponsesStreamEncoder implements SseEncoder {
 
   /** The response as the client received it, once end() or fail() ran (or the upstream's own, for a native stream). */
   response(): ResponseObject | undefined {
-    return this.#final
-  }
-
-  #followNativeItem(event: Item): void {
-    const index = event.output_index
-    if (typeof index !== 'number') return
-    if (event.type === 'response.output_item.added') {
-      const item: Item = event.item ?? {}
-      this.#output[index] = item
-      if (item.type === 'message' || item.type === 'reasoning') this.#nativeOpen.set(index, { kind: item.type, index, id: item.id, text: '' })
-    } else if (event.type === 'response.output_item.done') {
-      this.#output[index] = event.item ?? {}
-      this.#nativeOpen.delete(index)
-    } else if (event.type === 'response.output_text.delta' || event.type === 'response.reasoning_summary_text.delta') {
-      const open = this.#nativeOpen.get(index)
-      if (open) open.text += String(event.delta ?? '')
-    }
-  }
-
-  /** Follows a native stream's events: its sequence numbers, and its final response object. */
-  #readNative(text: string): void {
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('data:')) continue
-      let event: { type?: string; sequence_number?: number; response?: ResponseObject; output_index?: number }
-      try {
-        event = JSON.parse(line.slice(5))
-      } catch {
-        continue
-      }
-      if (typeof event.sequence_number === 'number') this.#sequence = Math.max(this.#sequence, event.sequence_number + 1)
-      if (event.response) this.#nativeResponse = event.response
-      if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') this.#final = event.response
-      this.#followNativeItem(event as Item)
-    }
+    return this.#mode === 'native' ? this.#native.final ?? this.#final : this.#final
   }
 }

@@ -127,6 +127,7 @@ t.test('native failure after commit with nothing to continue on: response.failed
   t.same(events.map((e) => e.sequence_number), events.map((_, i) => i), 'the failure continues the upstream sequence')
   t.equal(events.at(-1).response.id, events[0].response.id, 'the same response id the client saw created')
   t.match(events.at(-1).response.error, { code: 'server_error', message: /failed after it had started/ })
+  t.match(events.at(-1).response.output, [{ type: 'message', id: events.find((e) => e.type === 'response.output_item.added').item.id, status: 'incomplete' }], 'what was cut is marked incomplete')
 })
 
 t.test('a native stream cut mid-answer and resumed on a translated provider reads as one answer', async (t) => {
