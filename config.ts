@@ -61,8 +61,6 @@ export const DEFAULT_RESPONSES_MAX_COUNT = 10_000
 export const DEFAULT_RESPONSES_MAX_BYTES = 64 * 1024 * 1024
 /** A committed /v1/messages stream silent this long gets an Anthropic `ping` event. */
 export const DEFAULT_MESSAGES_PING_INTERVAL_MS = 10_000
-/** A committed /v1/messages stream silent this long gets an Anthropic `ping` event. */
-export const DEFAULT_MESSAGES_PING_INTERVAL_MS = 10_000
 export const DEFAULT_UNKNOWN_PROVIDER_TIER = 10
 // Fleet (issue 13): response cache, coalescing, affinity, traces.
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000
@@ -158,9 +156,6 @@ const ENV_SCHEMA = Type.Object({
   RESPONSES_TTL_MS: Int(DEFAULT_RESPONSES_TTL_MS, 1),
   RESPONSES_MAX_COUNT: Int(DEFAULT_RESPONSES_MAX_COUNT, 1),
   RESPONSES_MAX_BYTES: Int(DEFAULT_RESPONSES_MAX_BYTES, 1024),
-
-  // Inbound dialects
-  MESSAGES_PING_INTERVAL_MS: Int(DEFAULT_MESSAGES_PING_INTERVAL_MS, 1, MAX_TIMER_MS),
 
   // Inbound dialects
   MESSAGES_PING_INTERVAL_MS: Int(DEFAULT_MESSAGES_PING_INTERVAL_MS, 1, MAX_TIMER_MS),
@@ -277,8 +272,6 @@ export interface Config extends ProviderOptions {
   sessions: { ttlMs: number; maxMessages: number; maxCount: number; maxBytes: number }
   /** Stored responses (POST /v1/responses with `store`): TTL, and the memory store's bounds. */
   responses: { ttlMs: number; maxCount: number; maxBytes: number }
-  /** /v1/messages: the `ping` keep-alive of committed streams. */
-  messages: { pingIntervalMs: number }
   /** /v1/messages: the `ping` keep-alive of committed streams. */
   messages: { pingIntervalMs: number }
   /** Response cache (off when ttlMs is 0); the bounds apply to the memory store. */
@@ -517,7 +510,6 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     authFailureLimit: env.AUTH_FAILURE_LIMIT,
     sessions: { ttlMs: env.SESSION_TTL_MS, maxMessages: env.SESSION_MAX_MESSAGES, maxCount: env.SESSION_MAX_COUNT, maxBytes: env.SESSION_MAX_BYTES },
     responses: { ttlMs: env.RESPONSES_TTL_MS, maxCount: env.RESPONSES_MAX_COUNT, maxBytes: env.RESPONSES_MAX_BYTES },
-    messages: { pingIntervalMs: env.MESSAGES_PING_INTERVAL_MS },
     messages: { pingIntervalMs: env.MESSAGES_PING_INTERVAL_MS },
     cache: { ttlMs: env.CACHE_TTL_MS, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, nondeterministic: env.CACHE_NONDETERMINISTIC === '1', lockWaitMs: env.CACHE_LOCK_WAIT_MS },
     affinity: { ttlMs: env.AFFINITY_TTL_MS },
