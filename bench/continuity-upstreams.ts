@@ -96,3 +96,13 @@ export async function startBenchUpstreams(gapMs: number): Promise<BenchUpstreams
     },
   }
 }
+
+/** Run as a child process (`--child`): the upstreams get their own event loop, apart from the clients. */
+if (process.argv.includes('--child') && process.send) {
+  const up = await startBenchUpstreams(Number(process.env.BENCH_GAP_MS ?? 1))
+  process.send({ one: up.one.baseUrl, anthropic: up.anthropic.baseUrl, two: up.two.baseUrl })
+  process.on('message', (message) => {
+    if (message === 'close') void up.close().then(() => process.exit(0))
+  })
+  process.on('disconnect', () => process.exit(0))
+}

@@ -10,7 +10,8 @@
 // Bounded in time (a watchdog ends the run); exits 1 if anything was wrong or unfinished.
 import { fork, type ChildProcess } from 'node:child_process'
 import { freePort } from '../test/mocks/server.ts'
-import { REFERENCES, faultPoints, promptFor, startBenchUpstreams, type BenchUpstreams, type FaultKind, type StreamSpec } from './continuity-upstreams.ts'
+import { once } from 'node:events'
+import { REFERENCES, faultPoints, promptFor, type FaultKind, type StreamSpec } from './continuity-upstreams.ts'
 import { judge, percentile, readStream, type Judged } from './continuity-judge.ts'
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000)
@@ -51,16 +52,25 @@ function specs(count: number, random: () => number): StreamSpec[] {
   })
 }
 
-async function startGateway(up: BenchUpstreams): Promise<{ child: ChildProcess; url: string }> {
+type UpstreamUrls = { one: string; anthropic: string; two: string }
+
+/** The upstreams in their own process (bench/continuity-upstreams.ts --child), so clients and mocks do not share an event loop. */
+async function startUpstreams(): Promise<{ child: ChildProcess; urls: UpstreamUrls }> {
+  const child = fork(`${here}continuity-upstreams.ts`, ['--child'], { env: { ...process.env, BENCH_GAP_MS: String(GAP_MS) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const [urls] = (await once(child, 'message')) as [UpstreamUrls]
+  return { child, urls }
+}
+
+async function startGateway(up: UpstreamUrls): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort()
   const child = fork(`${here}../server.ts`, {
     env: {
       PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error',
       PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations', MODELS_REFRESH_MS: '0', RATE_LIMIT_MAX: '0',
       CUSTOM_PROVIDERS: 'one,two',
-      ONE_BASE_URL: up.one.baseUrl, ONE_MODELS: 'bench-oa', PROVIDER_PRIORITY_ONE: '1',
-      ANTHROPIC_API_KEY: 'sk-ant-bench', ANTHROPIC_BASE_URL: up.anthropic.baseUrl, ANTHROPIC_MODELS: 'bench-an', PROVIDER_PRIORITY_ANTHROPIC: '1', ANTHROPIC_PREFILL: 'on',
-      TWO_BASE_URL: up.two.baseUrl, TWO_MODELS: 'bench-oa,bench-an', PROVIDER_PRIORITY_TWO: '2', TWO_PREFILL: 'on',
+      ONE_BASE_URL: up.one, ONE_MODELS: 'bench-oa', PROVIDER_PRIORITY_ONE: '1',
+      ANTHROPIC_API_KEY: 'sk-ant-bench', ANTHROPIC_BASE_URL: up.anthropic, ANTHROPIC_MODELS: 'bench-an', PROVIDER_PRIORITY_ANTHROPIC: '1', ANTHROPIC_PREFILL: 'on',
+      TWO_BASE_URL: up.two, TWO_MODELS: 'bench-oa,bench-an', PROVIDER_PRIORITY_TWO: '2', TWO_PREFILL: 'on',
       TIMEOUT_IDLE_MS: String(IDLE_MS), TIMEOUT_FIRST_BYTE_MS: '5000', RETRY_SAME_PROVIDER: '0',
       // The primaries fail most streams on purpose: an open breaker would hide the faults from the bench.
       BREAKER_ERROR_THRESHOLD_PERCENTAGE: '100',
@@ -78,8 +88,8 @@ async function startGateway(up: BenchUpstreams): Promise<{ child: ChildProcess; 
 }
 
 async function main(): Promise<number> {
-  const up = await startBenchUpstreams(GAP_MS)
-  const gw = await startGateway(up)
+  const up = await startUpstreams()
+  const gw = await startGateway(up.urls)
   const all = specs(STREAMS, rng(SEED))
   const results: Array<{ spec: StreamSpec; judged: Judged }> = []
   const started = performance.now()
@@ -99,7 +109,8 @@ async function main(): Promise<number> {
   const wallS = (performance.now() - started) / 1000
   gw.child.kill('SIGTERM')
   await new Promise((r) => gw.child.once('exit', r))
-  await up.close()
+  up.child.send('close')
+  await once(up.child, 'exit')
 
   const count = (f: (r: (typeof results)[number]) => boolean) => results.filter(f).length
   const faulted = results.filter((r) => r.spec.fault)
