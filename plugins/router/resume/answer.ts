@@ -5,7 +5,8 @@
 //
 // What the client sees is one coherent stream: the first leg's id and created, no repeated and
 // no missing text (overlap.ts), tool calls whole (tool-calls.ts, unless STREAM_TOOL_CALLS=live),
-// one finish_reason, usage of what it received (usage.ts). Pure: no I/O, no timers.
+// one finish_reason, usage of what it received (usage.ts). No network, no timers; a resumed
+// answer's token counts come synchronously from a worker thread (token-count.ts).
 //
 // Driving it (for the router):
 //   const answer = new ResumableAnswer(req, { holdToolCalls: STREAM_TOOL_CALLS !== 'live' })
