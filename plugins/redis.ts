@@ -5,10 +5,13 @@
 // process stopped, a blackholed network) or is gone costs a request at most that, and the
 // callers decide what a failure means — rate limiting fails open, sessions answer 503. No
 // offline queue: while disconnected a command fails at once instead of waiting in a queue
-// (and running late, after its caller gave up). Reconnects on its own, quickly, so both
-// recover when Redis returns.
+// (and running late, after its caller gave up). Once two commands in a row timed out, Redis is
+// presumed hung for REDIS_HUNG_FAIL_FAST_MS: commands fail at once meanwhile (the requests
+// behind pay nothing), and the first one after that window probes again. One timeout alone
+// arms nothing: a process starved of CPU can see one spurious timeout.
+// Reconnects on its own, quickly, so everything recovers when Redis returns.
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { Redis, type Command } from 'ioredis'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +23,33 @@ declare module 'fastify' {
 export const MIN_REDIS_CONNECT_TIMEOUT_MS = 1_000
 /** Reconnect back-off: 50 ms, 100 ms, … capped here, so a returning Redis is used within a second. */
 export const MAX_REDIS_RECONNECT_DELAY_MS = 1_000
+
+/** After two timeouts in a row, commands fail at once for this long; then one probes again. */
+export const REDIS_HUNG_FAIL_FAST_MS = 1_000
+const TIMEOUTS_TO_PRESUME_HUNG = 2
+
+/**
+ * Wraps `sendCommand` (every command, script and pipeline goes through it), so that a hung
+ * Redis costs one REDIS_TIMEOUT_MS per window instead of one per call. A command failed here
+ * was never written, so no late reply can be matched to the wrong command.
+ */
+export function failFastWhileHung(client: Redis, timeoutMs: number, windowMs = REDIS_HUNG_FAIL_FAST_MS): void {
+  let hungUntil = 0
+  let timeoutsInARow = 0
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
+    if (Date.now() < hungUntil) {
+      command.reject(new Error(`redis did not answer within ${timeoutMs} ms a moment ago; failing fast`))
+      return command.promise
+    }
+    const result = send(command, stream)
+    command.promise.then(() => { timeoutsInARow = 0 }, (err: Error) => {
+      if (err?.message !== 'Command timed out') return
+      if (++timeoutsInARow >= TIMEOUTS_TO_PRESUME_HUNG) hungUntil = Date.now() + windowMs
+    })
+    return result
+  }
+}
 
 export function redisOptions(timeoutMs: number) {
   return {
@@ -41,6 +71,7 @@ export default fp(async function redis(app) {
   }
   const options = redisOptions(app.config.redisTimeoutMs)
   const client = new Redis(url, options)
+  failFastWhileHung(client, app.config.redisTimeoutMs)
   client.on('error', (err) => app.log.warn({ err: err.message }, 'redis error'))
   app.decorate('redis', client)
   app.addHook('onClose', async () => {

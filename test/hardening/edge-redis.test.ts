@@ -98,6 +98,30 @@ t.test('dead Redis: fail open and 503 at once (no 10 s reconnect wait), recovere
   t.match((await timed(gw, '/v1/models')).headers.get('x-ratelimit-remaining'), /^\d+$/, 'limited again')
 })
 
+t.test('failFastWhileHung: two timeouts in a row and the next commands fail at once, until a probe succeeds', async (t) => {
+  const { failFastWhileHung, redisOptions } = await import('../../plugins/redis.ts')
+  const redis = await startRedisServer()
+  t.teardown(() => redis.close())
+  const client = new Redis(redis.url, redisOptions(100))
+  t.teardown(() => client.disconnect())
+  failFastWhileHung(client, 100, 300)
+  await waitFor(() => client.status === 'ready', 'connected (no offline queue: commands before that fail)')
+  t.equal(await client.set('k', 'v'), 'OK')
+  const pid = await redisPid(redis.url)
+  process.kill(pid, 'SIGSTOP')
+  let resumed = false
+  const resume = () => { if (!resumed) { resumed = true; process.kill(pid, 'SIGCONT') } }
+  t.teardown(resume)
+  const reason = (p: Promise<unknown>) => p.then(() => 'answered', (err: Error) => err.message)
+  t.equal(await reason(client.get('k')), 'Command timed out', 'one timeout')
+  t.equal(await reason(client.get('k')), 'Command timed out', 'two in a row')
+  t.match(await reason(client.get('k')), /failing fast/, 'then at once, without waiting for the deadline')
+  t.match(await reason(client.multi().get('k').exec()), /failing fast/, 'transactions too')
+  resume()
+  await waitFor(async () => (await reason(client.get('k'))) === 'answered', 'a probe after the window succeeds', 5_000)
+  t.equal(await client.get('k'), 'v', 'and the connection answers the right replies')
+})
+
 t.test('redisOptions: every command has a deadline, no offline queue, quick reconnects', async (t) => {
   const { redisOptions, MAX_REDIS_RECONNECT_DELAY_MS } = await import('../../plugins/redis.ts')
   const options = redisOptions(200)

@@ -12,7 +12,9 @@ t.teardown(() => redis.close())
 
 async function start(t: Test, env: Record<string, string> = {}) {
   const mock = await startOpenAIMock()
-  const gatewayEnv = { CUSTOM_PROVIDERS: 'upstream', UPSTREAM_BASE_URL: mock.baseUrl, REDIS_URL: redis.url, ...env }
+  // These tests are about what a session keeps, not about deadlines (test/hardening/edge-redis
+  // tests those): a generous REDIS_TIMEOUT_MS, so a loaded machine cannot turn a slow reply into a 503.
+  const gatewayEnv = { CUSTOM_PROVIDERS: 'upstream', UPSTREAM_BASE_URL: mock.baseUrl, REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '5000', ...env }
   const first = await startGateway(gatewayEnv)
   const second = await startGateway(gatewayEnv)
   t.teardown(async () => { await first.close(); await second.close(); await mock.close() })
