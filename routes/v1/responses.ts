@@ -61,7 +61,7 @@ export default async function responses(app: FastifyInstance) {
   }
 
   async function save(entry: Omit<StoredResponse, 'response' | 'items' | 'id'>, history: Item[], response: ResponseObject | undefined, log: FastifyBaseLogger): Promise<void> {
-    if (!response || response.status === 'failed' || response.store === false) return
+    if (!response || response.status === 'failed') return
     try {
       const stored = await store.put({ ...entry, id: response.id, response, items: chainAfter(history, entry.input, response) })
       if (!stored) log.warn({ responseId: response.id }, 'response not stored: its id is held by another key, or it is larger than RESPONSES_MAX_BYTES')
@@ -104,20 +104,22 @@ export default async function responses(app: FastifyInstance) {
       .header('x-tiergate-tier', String(routed.tier))
       .header('x-tiergate-attempts', String(routed.attempts))
     const entry = { owner, rootId: conversationId, input: identifiedInput(body) }
+    // `store: false` keeps nothing (as at OpenAI, whose own answer echoes the flag).
+    const keep = body.store !== false
 
     if (!routed.stream) {
       const wire = routed.value[NATIVE_WIRE]
       if (wire?.dialect === 'openai-responses') {
         // The upstream's own bytes: fields tiergate does not model reach the client untouched.
-        await save(entry, history, JSON.parse(wire.text) as ResponseObject, request.log)
+        if (keep) await save(entry, history, JSON.parse(wire.text) as ResponseObject, request.log)
         return reply.type('application/json; charset=utf-8').send(Buffer.from(wire.text))
       }
       const response = toResponseObject(routed.value, frame)
-      await save(entry, history, response, request.log)
+      if (keep) await save(entry, history, response, request.log)
       return response
     }
     const encoder = new ResponsesStreamEncoder(frame, routed.provider)
-    const chunks = storedOnEnd(routed.value, encoder, (response) => save(entry, history, response, request.log))
+    const chunks = storedOnEnd(routed.value, encoder, (response) => (keep ? save(entry, history, response, request.log) : Promise.resolve()))
     reply.headers(SSE_HEADERS)
     // The response schema documents JSON answers; a stream bypasses serialization.
     return reply.send(sseBody(chunks, encoder, redact) as never)
