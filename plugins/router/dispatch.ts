@@ -8,13 +8,14 @@
 //   next candidate started beside it; the first to commit wins, the other is aborted at once.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallContext } from '../../providers/contract.ts'
-import { UpstreamError, toUpstreamError } from '../../providers/upstream-error.ts'
+import { UpstreamError } from '../../providers/upstream-error.ts'
 import type { ProviderEntry } from '../registry.ts'
 import type { Config } from '../../config.ts'
 import type { RequestContext } from '../router.ts'
-import { Attempt } from './attempt.ts'
+import type { Attempt } from './attempt.ts'
+import { startCall, type Lease, type Running } from './call.ts'
 import { couldAnswer, type Candidate } from './candidates.ts'
-import { conclude, decide, isContextLength, isUnreachable, type Decision } from './decide.ts'
+import { conclude, decide, isContextLength, isUnreachable, type Decision, type Fault } from './decide.ts'
 import { keysUnavailable } from './failures.ts'
 
 export type Strategy = 'prefill' | 'instruction'
@@ -81,19 +82,6 @@ export class DispatchError extends Error {
   }
 }
 
-interface Running<T> {
-  candidate: Candidate
-  index: number
-  attempt: Attempt
-  ctx: CallContext
-  lease: { key: string | undefined; fingerprint: string }
-  strategy: Strategy | undefined
-  startedAt: number
-  adaptive: boolean
-  end: (err?: UpstreamError) => void
-  outcome: Promise<{ run: Running<T>; ok: true; value: T } | { run: Running<T>; ok: false; error: UpstreamError }>
-}
-
 export interface DispatchDeps {
   config: Config
   redact(s: string): string
@@ -107,12 +95,6 @@ function skipError(c: Candidate, skipReason: (entry: ProviderEntry) => string | 
   if (c.entry.breakers.stateFor(c.model) === 'open') return new UpstreamError('breaker_open', 'circuit breaker open')
   const reason = skipReason(c.entry)
   return reason ? new UpstreamError('unsupported', reason) : undefined
-}
-
-/** What a failed breaker call means: opossum's own refusal, or the adapter's fault. */
-function attemptFailure(thrown: unknown, signal: AbortSignal): UpstreamError {
-  if ((thrown as { code?: string }).code === 'EOPENBREAKER') return new UpstreamError('breaker_open', 'circuit breaker open')
-  return toUpstreamError(thrown, signal)
 }
 
 const abortable = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined)
@@ -150,50 +132,14 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
     return { next, laterModel: later.some((c) => c.targetIndex !== here.targetIndex) }
   }
 
-  function launch(c: Candidate, lease: { key: string | undefined; fingerprint: string }): void {
-    const attempt = new Attempt(rctx.signal, c.entry.settings.timeouts.totalMs)
-    const t = c.entry.settings.timeouts
+  function launch(c: Candidate, lease: Lease): void {
     const adaptive = job.stream && attempts + 1 < resilience.maxAttempts && laterCandidates(index).length > 0
-    const ctx: CallContext = {
-      signal: attempt.signal,
-      log: rctx.log,
-      requestId: rctx.requestId,
-      apiKey: lease.key,
-      timeouts: {
-        connectMs: t.connectMs,
-        firstByteMs: adaptive ? c.entry.health.adaptiveFirstByteMs(t.firstByteMs, t.firstByteMinMs, t.adaptiveFactor) : t.firstByteMs,
-        idleMs: t.idleMs,
-        totalMs: t.totalMs,
-      },
-    }
     const strategy = job.strategyFor ? (instructionOnly.has(index) ? 'instruction' : job.strategyFor(c)) : undefined
-    let endCall: (err?: UpstreamError) => void = () => undefined
-    const ended = new Promise<void>((resolve, reject) => {
-      endCall = (err) => (err ? reject(err) : resolve())
-    })
-    let committed: (value: T) => void = () => undefined
-    const commit = new Promise<T>((resolve) => { committed = resolve })
-    const fired = c.entry.breakers.fire(c.model, async () => {
-      attempts++ // the call reaches the upstream now (a breaker refusal never gets here)
-      attempt.armCommitDeadline(breakerConfig.timeoutMs)
-      const value = await job.settle(c, ctx, attempt, strategy)
-      attempt.disarmCommitDeadline()
-      committed(value)
-      if (job.stream) await ended // the breaker sees the stream's own end
-    })
-    const run: Running<T> = {
-      candidate: c, index, attempt, ctx, lease, strategy, adaptive, startedAt: performance.now(), end: endCall,
-      outcome: Promise.race([
-        commit.then((value) => ({ run, ok: true as const, value })),
-        fired.then(
-          () => new Promise<never>(() => undefined), // resolved after commit: `commit` has won already
-          (thrown) => ({ run, ok: false as const, error: attemptFailure(thrown, attempt.signal) }),
-        ),
-      ]),
-    }
-    // A rejection after commit (mid-stream fault) was counted; nobody else awaits `fired`.
-    fired.catch(() => undefined)
-    running.add(run)
+    running.add(startCall({
+      candidate: c, index, lease, adaptive, strategy, rctx, stream: job.stream, commitDeadlineMs: breakerConfig.timeoutMs,
+      settle: job.settle,
+      onUpstream: () => void attempts++, // the call reaches the upstream now (a breaker refusal never gets here)
+    }))
   }
 
   function hedgeTimer(): { promise: Promise<'hedge'>; clear(): void } | undefined {
@@ -209,7 +155,24 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
     return { promise, clear: () => clearTimeout(timer) }
   }
 
-  /** Applies a decision about the candidate at `index`; returns false when the loop must stop. */
+  /** decide() for the candidate at `index`, with what the loop knows now. */
+  function decideHere(c: Candidate, fault: Omit<Fault, 'phase'>, strategy: Strategy | undefined): Decision {
+    const unavailable = c.entry.keys.unavailable(c.model)
+    return decide({
+      fault: { ...fault, phase: 'before_commit' },
+      keys: {
+        size: c.entry.keys.size,
+        keyed: c.entry.settings.apiKeys.length > 0,
+        anotherFree: c.entry.keys.hasAvailable(c.model),
+        freeInMs: unavailable?.reason === 'rate_limited' ? unavailable.freeAt - Date.now() : undefined,
+      },
+      retriesDone: retries, ...describeNext(index), attemptsLeft: resilience.maxAttempts - attempts, waitsDone: waits,
+      clientLeft: rctx.signal.aborted, gatewayMade: strategy ?? false, canResume: false,
+      limits: resilience, random: Math.random(),
+    })
+  }
+
+  /** Applies a decision about the candidate at `index` (a stop throws). */
   async function follow(d: Decision, error: UpstreamError, provider: string): Promise<void> {
     switch (d.next) {
       case 'stop':
@@ -279,15 +242,7 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
         if (!lease) {
           const error = keysUnavailable(c.entry, c.model)
           failures.push({ provider: c.entry.name, tier: c.entry.tier, model: c.model, error })
-          const unavailable = c.entry.keys.unavailable(c.model)
-          const d = decide({
-            fault: { kind: error.kind, firstByteTimeout: false, unreachable: false, contextLength: false, phase: 'before_commit' },
-            keys: { size: c.entry.keys.size, keyed: c.entry.settings.apiKeys.length > 0, anotherFree: false, freeInMs: unavailable?.reason === 'rate_limited' ? unavailable.freeAt - Date.now() : undefined },
-            retriesDone: retries, ...describeNext(index), attemptsLeft: resilience.maxAttempts - attempts, waitsDone: waits,
-            clientLeft: rctx.signal.aborted, gatewayMade: false, canResume: false,
-            limits: resilience, random: Math.random(),
-          })
-          await follow(d, error, c.entry.name)
+          await follow(decideHere(c, { kind: error.kind, firstByteTimeout: false, unreachable: false, contextLength: false }, undefined), error, c.entry.name)
           continue
         }
         launch(c, lease)
@@ -335,22 +290,11 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
     if (err.kind === 'client' && run.strategy === 'prefill') job.prefillRejected?.(c)
     // An older hedged call failing says nothing about the candidate now at `index`.
     if (run.index !== index) continue
-    const unavailable = c.entry.keys.unavailable(c.model)
-    const d = decide({
-      fault: {
-        kind: err.kind, status: err.status, retryAfterMs: err.retryAfterMs,
-        firstByteTimeout: err.kind === 'timeout' && attempt.firstByteTimedOut,
-        unreachable: isUnreachable(err), contextLength: isContextLength(err), phase: 'before_commit',
-      },
-      keys: {
-        size: c.entry.keys.size, keyed: c.entry.settings.apiKeys.length > 0,
-        anotherFree: c.entry.keys.hasAvailable(c.model),
-        freeInMs: unavailable?.reason === 'rate_limited' ? unavailable.freeAt - Date.now() : undefined,
-      },
-      retriesDone: retries, ...describeNext(index), attemptsLeft: resilience.maxAttempts - attempts, waitsDone: waits,
-      clientLeft: rctx.signal.aborted, gatewayMade: run.strategy ?? false, canResume: false,
-      limits: resilience, random: Math.random(),
-    })
-    await follow(d, err, c.entry.name)
+    const fault = {
+      kind: err.kind, status: err.status, retryAfterMs: err.retryAfterMs,
+      firstByteTimeout: err.kind === 'timeout' && attempt.firstByteTimedOut,
+      unreachable: isUnreachable(err), contextLength: isContextLength(err),
+    }
+    await follow(decideHere(c, fault, run.strategy), err, c.entry.name)
   }
 }
