@@ -22,5 +22,7 @@ EXPOSE 8080
 # The slim image has no curl: ask /health with Node's own fetch.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# What `npm start` runs, without npm in between (so SIGTERM reaches Node and it drains).
-CMD ["node", "server.ts"]
+# What `npm start` runs, without npm in between (so SIGTERM reaches Node and it drains). The
+# image holds no .env (secrets stay out of it): mount one at /app/.env, or pass the variables
+# (`docker run --env-file .env`, compose's env_file); variables already set win over the file.
+CMD ["node", "--env-file-if-exists=.env", "server.ts"]
