@@ -132,3 +132,22 @@ t.test('redaction functions: exact match for any shape, shapes for unknown provi
     t.equal(redactQuery(url), masked, `masked ${url}`)
   }
 })
+
+t.test('a key inside an upstream error event mid-stream: the client\'s error event and the logs are redacted', async (t) => {
+  const key = SHAPES['Mistral-style 32 alnum']
+  const mock = await startOpenAIMock({ models: ['m'] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'p', P_BASE_URL: mock.baseUrl, P_API_KEY: key, P_MODELS: 'm', LOG_LEVEL: 'debug' })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  const chunk = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+  for (const where of ['before commit', 'after commit']) {
+    mock.script({
+      fault: 'partial', contentType: 'text/event-stream',
+      chunks: [...(where === 'after commit' ? [chunk('Hello')] : []), `data: ${JSON.stringify({ error: { message: `invalid key ${key}`, type: `type ${key}`, code: key } })}\n\n`],
+    })
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...chat, stream: true }) })
+    const text = await res.text()
+    t.ok(/REDACTED/.test(text), `${where}: the error reached the client, redacted (HTTP ${res.status})`)
+    const leak = leaks([text, ...gw.logs], key)
+    t.notOk(leak, `${where}: no piece of the key (${leak})`)
+  }
+})
