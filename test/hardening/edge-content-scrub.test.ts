@@ -3,6 +3,7 @@
 // and counted in tiergate_secrets_scrubbed_total. Nothing else is ever rewritten.
 import t, { type Test } from 'tap'
 import { randomUUID } from 'node:crypto'
+import Anthropic from '@anthropic-ai/sdk'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway } from '../helpers/gateway.ts'
 import { SecretMatcher, StreamScrubber, scrubCompletion } from '../../plugins/scrub-content.ts'
@@ -70,6 +71,29 @@ t.test('stream: a key split across chunks is masked; text around it arrives inta
   let args = ''
   for await (const chunk of stream) for (const call of chunk.choices[0]?.delta?.tool_calls ?? []) args += call.function?.arguments ?? ''
   t.equal(args, JSON.stringify({ token: '[REDACTED]' }))
+})
+
+t.test('every dialect gets scrubbed answers: Anthropic Messages and OpenAI Responses, JSON and stream', async (t) => {
+  const { mock, gw } = await gateway(t)
+  const anthropic = new Anthropic({ baseURL: gw.url, apiKey: GATEWAY_KEY, maxRetries: 0 })
+  mock.script({ content: `messages json ${KEY}` }, { content: `messages stream ${KEY}`, pieces: 9 })
+  const message = await anthropic.messages.create({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: 'echo' }] })
+  t.same(message.content.map((b: any) => b.text), ['messages json [REDACTED]'])
+  let streamed = ''
+  for await (const event of await anthropic.messages.create({ model: 'm', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'echo' }] })) {
+    if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') streamed += event.delta.text
+  }
+  t.equal(streamed, 'messages stream [REDACTED]')
+
+  mock.script({ content: `responses json ${KEY}` }, { content: `responses stream ${KEY}`, pieces: 9 })
+  const response = await gw.client.responses.create({ model: 'm', input: 'echo', store: false })
+  t.equal(response.output_text, 'responses json [REDACTED]')
+  let text = ''
+  for await (const event of await gw.client.responses.create({ model: 'm', input: 'echo', store: false, stream: true })) {
+    if (event.type === 'response.output_text.delta') text += event.delta
+  }
+  t.equal(text, 'responses stream [REDACTED]')
+  t.equal(await scrubbedCount(gw.url), 4)
 })
 
 // ── the pure scrubber ──
