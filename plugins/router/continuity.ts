@@ -153,7 +153,8 @@ export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerato
     } catch (thrown) {
       if (!(thrown instanceof DispatchError)) throw thrown
       attempts = thrown.attempts
-      report(from, undefined, undefined, 'failed', err)
+      // A client that left while the continuation was sought is not a failed resume.
+      if (thrown.failure.stop !== 'client_left') report(from, undefined, undefined, 'failed', err)
       return undefined
     }
   }
