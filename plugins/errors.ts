@@ -4,6 +4,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { anthropicErrorReply } from '../dialects/anthropic-messages/errors.ts'
+import { openAIErrorEnvelope } from '../dialects/openai-chat/errors.ts'
 import { describeValidation, type ValidationIssue } from './validation-message.ts'
 
 /** The error envelope a route answers in: `config: { dialect }` on the route (default OpenAI's). */
@@ -146,7 +147,7 @@ export default fp(async function errors(app: FastifyInstance) {
       const { status, body } = anthropicErrorReply(gatewayError)
       return reply.code(status).header('request-id', request.id).send(body)
     }
-    return reply.code(gatewayError.statusCode).send(gatewayError.toEnvelope())
+    return reply.code(gatewayError.statusCode).send(openAIErrorEnvelope(gatewayError))
   })
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(notFound(`Unknown route: ${request.method} ${request.url.split('?')[0]}`).toEnvelope())
