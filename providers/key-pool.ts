@@ -99,6 +99,18 @@ export class KeyPool {
     return { key: best.key, fingerprint: best.fingerprint }
   }
 
+  /**
+   * A key for a call that serves no model (catalog discovery): the least recently used one not
+   * taken out by a 401/403 — model cool-downs do not apply. Report a rejection with authFailed().
+   */
+  acquireForDiscovery(now = Date.now()): { key: string | undefined; fingerprint: string } | undefined {
+    const usable = this.#slots.filter((s) => s.authUntil <= now)
+    if (usable.length === 0) return undefined
+    const best = usable.reduce((a, b) => (b.lastUsedAt < a.lastUsedAt ? b : a))
+    best.lastUsedAt = now
+    return { key: best.key, fingerprint: best.fingerprint }
+  }
+
   hasAvailable(model: string, now = Date.now()): boolean {
     return this.#slots.some((s) => this.#freeAt(s, model) <= now)
   }

@@ -100,4 +100,7 @@ t.test('key pool: cooldowns per key and model, 401 for every model, a bounded ma
   t.equal(pool.acquire('beta', { now: now + 3 })?.key, 'k-one-1111', 'beta: the rejected key is out for every model')
   t.equal(pool.acquire('beta', { prefer: fingerprint('k-one-1111'), now: now + 4 })?.key, 'k-one-1111', 'prefer: affinity\'s key first')
   t.equal(pool.rateLimited('k-one-1111', 'gamma', 0, now), 1000, 'a retry-after of 0 still cools for the floor')
+  t.equal(pool.acquireForDiscovery(now)?.key, 'k-one-1111', 'discovery: a key not rejected, model cool-downs aside')
+  pool.authFailed('k-one-1111', now)
+  t.equal(pool.acquireForDiscovery(now), undefined, 'every key rejected: nothing to discover with')
 })
