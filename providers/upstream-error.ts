@@ -64,6 +64,14 @@ export function kindForStatus(status: number): FaultKind {
 const LOCAL_RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL'])
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
 
+/** The host of a DNS or connect error (Node's errors carry `hostname`, or `address` and `port`). */
+function failedHost(e: unknown): string | undefined {
+  const x = e as { hostname?: unknown; address?: unknown; port?: unknown } | undefined
+  if (typeof x?.hostname === 'string') return x.hostname
+  if (typeof x?.address === 'string') return typeof x.port === 'number' ? `${x.address}:${x.port}` : x.address
+  return undefined
+}
+
 /** Anything thrown while talking to an upstream → UpstreamError. */
 export function toUpstreamError(err: unknown, signal?: AbortSignal): UpstreamError {
   if (err instanceof UpstreamError) return err
@@ -77,7 +85,11 @@ export function toUpstreamError(err: unknown, signal?: AbortSignal): UpstreamErr
   if (err instanceof undiciErrors.BodyTimeoutError) return new UpstreamError('timeout', 'the upstream went silent (idle timeout)', { cause: err })
   if (err instanceof SyntaxError) return new UpstreamError('malformed', `invalid JSON from upstream: ${err.message}`, { cause: err })
   if (code && LOCAL_RESOURCE_CODES.has(code)) return new UpstreamError('local_resource', `the gateway is out of local resources (${code})`, { cause: err })
-  if (code && CONNECTION_CODES.has(code)) return new UpstreamError('connection', `connection failed (${code})`, { cause: err })
+  if (code && CONNECTION_CODES.has(code)) {
+    // Name the host: "connection to g4f.space failed (ENOTFOUND)" says where a prompt tried to go.
+    const host = failedHost(e) ?? failedHost(e?.cause)
+    return new UpstreamError('connection', `connection ${host ? `to ${host} ` : ''}failed (${code})`, { cause: err })
+  }
   if (err instanceof undiciErrors.UndiciError) return new UpstreamError('connection', `upstream I/O failed (${code ?? e.name})`, { cause: err })
   return new UpstreamError('connection', `upstream I/O failed: ${e?.message ?? String(err)}`, { cause: err })
 }
