@@ -97,7 +97,11 @@ export function itemsToMessages(items: Item[]): ChatMessage[] {
     const type = item.type ?? (item.role ? 'message' : undefined)
     if (type === 'message') {
       const role = MESSAGE_ROLES.has(item.role) ? item.role : 'user'
-      if (role === 'assistant') messages.push({ role, content: textOf(item.content) })
+      const last = messages.at(-1)
+      // One assistant turn may be several items (text after its calls): one message upstream,
+      // or its tool results would not follow its tool_calls.
+      if (role === 'assistant' && last?.role === 'assistant') last.content = `${last.content ?? ''}${textOf(item.content)}`
+      else if (role === 'assistant') messages.push({ role, content: textOf(item.content) })
       else messages.push({ role, content: messageContent(item.content) })
       continue
     }

@@ -63,6 +63,19 @@ t.test('function_call items join the assistant turn; outputs become tool message
   ])
 })
 
+t.test('an assistant turn of several items (a call, then text) is one assistant message before its tool results', async (t) => {
+  t.same(itemsToMessages([
+    { role: 'user', content: 'go' },
+    { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+    { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Calling f.' }] },
+    { type: 'function_call_output', call_id: 'c1', output: 'ok' },
+  ]), [
+    { role: 'user', content: 'go' },
+    { role: 'assistant', content: 'Calling f.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+  ])
+})
+
 t.test('a call or output without its call_id (or name) is invalid input naming the field', async (t) => {
   const failure = (input: unknown[]) => { try { decodeRequest({ model: 'm', input } as ResponsesRequest, []) } catch (err) { return err } }
   t.match(failure([{ type: 'function_call_output', output: 'x' }]), { param: 'input[0].call_id' })
