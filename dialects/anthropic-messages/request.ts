@@ -165,6 +165,13 @@ export function decodeMessagesRequest(body: AnthropicRequest, options: DecodeOpt
     const value = options.headers[name]
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value
   }
-  request[NATIVE] = { dialect: 'anthropic-messages', body, headers }
+  request[NATIVE] = { dialect: 'anthropic-messages', body: withoutTiergateFields(body), headers }
   return request
+}
+
+/** `session_id` is tiergate's own (as on Chat Completions): it never goes upstream. */
+function withoutTiergateFields(body: AnthropicRequest): AnthropicRequest {
+  if (!('session_id' in body)) return body
+  const { session_id: _tiergate, ...upstream } = body
+  return upstream as AnthropicRequest
 }

@@ -60,6 +60,7 @@ export const MessagesRequest = Type.Object({
   top_k: Type.Optional(Type.Integer({ minimum: 0 })),
   stop_sequences: Type.Optional(Type.Array(Type.String())),
   metadata: Type.Optional(Type.Object({ user_id: Type.Optional(Type.String()) }, Open)),
+  session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'tiergate: continue a server-side conversation (never sent upstream; or the x-session-id header)' })),
 }, {
   ...Open,
   description: 'Anthropic Messages request. Fields tiergate does not list reach a native Anthropic upstream untouched.',

@@ -20,7 +20,7 @@ const DESCRIPTION = [
   'When the serving provider is Anthropic, the request goes upstream as it is and its events come back byte for byte (cache_control, thinking signatures, unknown fields survive);',
   'any other provider is translated (README "Inbound dialects" lists what survives). `anthropic-version` is accepted whatever its value and forwarded to Anthropic.',
   'With `stream: true` the answer is Anthropic\'s event sequence; a failure after the first event ends it with `event: error` and no `message_stop`.',
-  'Errors use Anthropic\'s envelope; 529 `overloaded_error` means every provider failed. A `x-session-id` header continues a server-side session.',
+  'Errors use Anthropic\'s envelope; 529 `overloaded_error` means every provider failed. `session_id` (tiergate\'s, never sent upstream) or an `x-session-id` header continues a server-side session.',
 ].join(' ')
 
 export default async function messages(fastify: FastifyInstance) {
@@ -44,7 +44,8 @@ export default async function messages(fastify: FastifyInstance) {
     },
   }, async (request, reply) => {
     const body = request.body as AnthropicRequest
-    const sessionId = sessionIdOf(request, {})
+    // tiergate's session: `session_id` in the body (never sent upstream) or the x-session-id header.
+    const sessionId = sessionIdOf(request, body)
     const chatRequest = decodeMessagesRequest(body, { headers: request.headers })
     const routed = await app.chat(chatRequest, { ...requestContext(request, reply), sessionId, clientKeyId: request.clientKeyId, conversationId: sessionId })
     reply.header('x-tiergate-provider', routed.provider)

@@ -154,6 +154,9 @@ t.test('request decode: system blocks, every content block, tools, choice, think
   t.equal(req.parallel_tool_calls, false)
   t.same(req[NATIVE], { dialect: 'anthropic-messages', body, headers: { 'anthropic-version': '2026-10-21', 'anthropic-beta': 'prompt-caching-2024-07-31' } })
   t.equal(req[NATIVE]!.body, body, 'the very body, untouched')
+  const withSession = decodeMessagesRequest({ ...body, session_id: 's-1' } as never, { headers: {} })
+  t.same(withSession[NATIVE]!.body, body, 'tiergate\'s session_id is not part of the native body')
+  t.notOk('session_id' in withSession)
 })
 
 t.test('reasoning is asked for only with thinking on: a budget, or adaptive with output_config.effort; JSON schema outputs', async (t) => {

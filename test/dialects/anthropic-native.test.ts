@@ -214,8 +214,10 @@ t.test('with a session, the stored history goes to Anthropic translated (the nat
   anthropic.script({ text: 'Hi Ada.' }, { text: 'You are Ada.' })
   const headers = { 'x-session-id': 'native-session-1' }
   await client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'I am Ada.' }] }, { headers })
-  const second = await client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'Who am I?' }] }, { headers })
+  // The second turn names the session in the body instead, as on Chat Completions.
+  const second = await client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'Who am I?' }], session_id: 'native-session-1' } as Anthropic.MessageCreateParamsNonStreaming)
   t.same(second.content, [{ type: 'text', text: 'You are Ada.' }])
+  t.notOk(anthropic.messageRequests().some((r) => 'session_id' in r.body), 'session_id never goes upstream')
   t.same(anthropic.messageRequests()[1].body.messages, [
     { role: 'user', content: 'I am Ada.' },
     { role: 'assistant', content: 'Hi Ada.' },
