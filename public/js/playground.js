@@ -82,7 +82,11 @@ async function loadModels() {
   }
   if (models.length === 0) {
     ui.model.replaceChildren(el('option', { value: '', text: 'no models' }))
-    notice('No provider is enabled: set a <NAME>_API_KEY or start a local runtime, then reload.', 'info')
+    // Say the same as /health/ready and the status page: how many are enabled, none serving.
+    const ready = await fetch('/health/ready').then((r) => r.json(), () => undefined)
+    const enabled = ready?.providers?.enabled ?? 0
+    const what = enabled === 0 ? 'No provider is enabled.' : `${enabled} provider${enabled === 1 ? ' is' : 's are'} enabled, but none can serve a model yet (see the status page).`
+    notice(`${what} Set a provider key in .env (for example GROQ_API_KEY), start Ollama, or point LOCAL_MODEL_PATH at a .gguf file, then restart tiergate.`, 'info')
     return
   }
   // One group per provider (the first that serves the model); models served by several

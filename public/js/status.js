@@ -1,5 +1,6 @@
 // The status page: every enabled provider from GET /providers (tier, breaker, live score,
-// catalog, recent latency and error rate, keys, last error) and the fallback counts since
+// catalog and whether it is serving, recent latency and error rate, keys, last error or
+// failed discovery) and the fallback counts since
 // start, refreshed every few seconds. Uses the API key stored by the playground.
 import { getJson } from './api.js'
 import { el } from './dom.js'
@@ -27,13 +28,15 @@ function cell(label, ...children) {
 function providerRow(p) {
   const state = p.breaker.state
   const health = p.health ?? {}
-  const lastError = health.lastError
-  return el('tr', { 'data-provider': p.name, 'data-breaker': state },
+  // A request's last failure, else a failed catalog discovery (unreachable at start, …).
+  const discoveryError = p.discovery?.lastError
+  const lastError = health.lastError ?? (discoveryError ? { at: `discovery, retrying${p.discovery.nextAt ? ` at ${p.discovery.nextAt}` : ''}`, message: `discovery: ${discoveryError}` } : null)
+  return el('tr', { 'data-provider': p.name, 'data-breaker': state, 'data-serving': String(p.serving !== false) },
     el('th', { scope: 'row', class: 'name', text: p.name }),
     cell('Tier', el('span', { class: 'tier', text: String(p.tier) })),
     cell('Breaker', el('span', { class: `breaker ${state}`, text: BREAKER_LABEL[state] ?? state })),
     cell('Live', dash(p.live)),
-    cell('Catalog', p.catchAll ? 'any model' : `${p.catalogSize} model${p.catalogSize === 1 ? '' : 's'}`),
+    cell('Catalog', p.catchAll ? 'any model' : `${p.catalogSize} model${p.catalogSize === 1 ? '' : 's'}`, p.serving === false ? el('span', { class: 'not-serving', text: ' · not serving' }) : null),
     cell('Latency', dash(health.latencyMs, (ms) => `${ms} ms`)),
     cell('Error rate', el('span', { class: `rate${health.errorRate >= 0.5 ? ' bad' : health.errorRate >= 0.1 ? ' warn' : ''}`, text: dash(health.errorRate, (r) => `${Math.round(r * 100)} %`) })),
     cell('Calls', el('span', { title: 'successes / failures', text: `${health.successes ?? 0} ✓ / ${health.failures ?? 0} ✗` })),
@@ -58,6 +61,8 @@ function render({ providers, fallbacks }) {
   if (providers.length === 0) rows.append(el('tr', {}, el('td', { colspan: '10', class: 'none', text: 'No provider is enabled.' })))
   $('#fallback-total').textContent = String(fallbacks.total)
   $('#provider-count').textContent = String(providers.length)
+  // The same count as /health/ready's `serving`.
+  $('#serving-count').textContent = String(providers.filter((p) => p.serving !== false).length)
   const open = providers.filter((p) => p.breaker.state === 'open').length
   $('#open-count').textContent = String(open)
   $('#open-count').parentElement.classList.toggle('alarm', open > 0)
