@@ -111,7 +111,7 @@ t.test('an upstream\'s own 400 is relayed as invalid_request_error, naming the p
   await t.rejects(sdk.messages.create(message as Anthropic.MessageCreateParamsNonStreaming), Anthropic.BadRequestError)
 })
 
-t.test('any anthropic-version is accepted (or none); answers carry request-id', async (t) => {
+t.test('any anthropic-version is accepted (or none), ?beta=true too; answers carry request-id', async (t) => {
   const { gw } = await setup(t)
   for (const version of ['2023-06-01', '2026-10-21', 'banana']) {
     const res = await postJson(`${gw.url}/v1/messages`, message, { 'anthropic-version': version })
@@ -119,4 +119,7 @@ t.test('any anthropic-version is accepted (or none); answers carry request-id', 
     t.ok(res.headers.get('request-id'))
   }
   t.equal((await postJson(`${gw.url}/v1/messages`, message)).status, 200, 'no version header at all')
+  // Claude Code calls the beta variants of both routes.
+  t.equal((await postJson(`${gw.url}/v1/messages?beta=true`, message, { 'anthropic-beta': 'claude-code-20250219' })).status, 200, '/v1/messages?beta=true')
+  t.equal((await postJson(`${gw.url}/v1/messages/count_tokens?beta=true`, { model: MODEL, messages: message.messages })).status, 200, 'count_tokens?beta=true')
 })
