@@ -22,11 +22,14 @@ export function encodeMessagesResponse(completion: ChatCompletion, stopSequences
   const content: AnthropicBlock[] = []
   if (message?.reasoning_content) content.push({ type: 'thinking', thinking: message.reasoning_content, signature: '' })
   if (typeof message?.content === 'string' && message.content) content.push({ type: 'text', text: message.content })
+  // An OpenAI refusal is text the model said instead of answering: Anthropic's refusal stop.
+  const refusal = typeof message?.refusal === 'string' && message.refusal ? message.refusal : undefined
+  if (refusal) content.push({ type: 'text', text: refusal })
   for (const call of message?.tool_calls ?? []) {
     content.push({ type: 'tool_use', id: toolUseId(call.id), name: call.function.name, input: toolInput(call.function.arguments) })
   }
   const stopSequence = stopSequenceOf(choice, stopSequences)
-  const reason = stopReason(choice?.finish_reason, stopSequence)
+  const reason = refusal ? 'refusal' : stopReason(choice?.finish_reason, stopSequence)
   return {
     id: messageId(completion.id),
     type: 'message',

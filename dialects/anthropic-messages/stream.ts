@@ -59,6 +59,8 @@ export class MessagesStreamEncoder implements SseEncoder {
   #stopSequence: string | null = null
   #usage: Usage | undefined
   #deltaSent = false
+  /** An OpenAI `refusal` delta was written (as text): the stop reason is Anthropic's `refusal`. */
+  #refused = false
   #stopSent = false
 
   constructor(options: MessagesStreamOptions) {
@@ -83,7 +85,7 @@ export class MessagesStreamEncoder implements SseEncoder {
     let out = this.#start(undefined)
     out += this.#closeBlock()
     if (!this.#deltaSent) {
-      const reason: StopReason = stopReason(this.#finish, this.#stopSequence)
+      const reason: StopReason = this.#refused ? 'refusal' : stopReason(this.#finish, this.#stopSequence)
       const usage = toAnthropicUsage(this.#usage)
       out += sseEvent({ type: 'message_delta', delta: { stop_reason: reason, stop_sequence: reason === 'stop_sequence' ? this.#stopSequence : null }, usage })
     }
@@ -105,7 +107,7 @@ export class MessagesStreamEncoder implements SseEncoder {
 
   #carriesSomething(chunk: ChatChunk): boolean {
     const delta = chunk.choices.find((c) => c.index === 0)?.delta
-    return hasText(delta?.content) || hasText(delta?.reasoning_content) || (delta?.tool_calls?.length ?? 0) > 0
+    return hasText(delta?.content) || hasText(delta?.reasoning_content) || hasText(delta?.refusal) || (delta?.tool_calls?.length ?? 0) > 0
   }
 
   /** Follow what native events opened and closed, so a translated leg continues consistently. */
@@ -178,6 +180,11 @@ export class MessagesStreamEncoder implements SseEncoder {
     if (hasText(delta.content)) {
       const block = this.#block('text', { type: 'text', text: '' })
       out += block.out + sseEvent({ type: 'content_block_delta', index: block.index, delta: { type: 'text_delta', text: delta.content } })
+    }
+    if (hasText(delta.refusal)) {
+      this.#refused = true
+      const block = this.#block('text', { type: 'text', text: '' })
+      out += block.out + sseEvent({ type: 'content_block_delta', index: block.index, delta: { type: 'text_delta', text: delta.refusal } })
     }
     for (const fragment of delta.tool_calls ?? []) out += this.#toolFragment(fragment)
     return out

@@ -212,6 +212,8 @@ t.test('response encode: blocks in order, parsed tool input, stop reasons, usage
   const stopped = { ...completion, choices: [withStopSequence({ index: 0, finish_reason: 'stop' as const, message: { role: 'assistant' as const, content: 'x' } }, 'END')] }
   t.match(encodeMessagesResponse(stopped, ['END']), { stop_reason: 'stop_sequence', stop_sequence: 'END' })
   t.match(encodeMessagesResponse(stopped, undefined), { stop_reason: 'end_turn', stop_sequence: null })
+  const refused = { ...completion, choices: [{ index: 0, finish_reason: 'stop' as const, message: { role: 'assistant' as const, content: null, refusal: 'I cannot help with that.' } }] }
+  t.match(encodeMessagesResponse(refused, undefined), { content: [{ type: 'text', text: 'I cannot help with that.' }], stop_reason: 'refusal' }, 'an OpenAI refusal')
   const native = { ...completion, [NATIVE_WIRE]: { dialect: 'anthropic-messages' as const, text: '{"id":"msg_x","odd_field":1}' } }
   t.equal(messagesResponseBody(native, undefined), '{"id":"msg_x","odd_field":1}')
 })
@@ -270,6 +272,11 @@ t.test('stream encoder: stop_sequence, an empty stream, and the error event (no 
   const empty = events(new MessagesStreamEncoder({ model: 'asked', pingIntervalMs: 1000 }).end())
   t.same(empty.map((e) => e.type), ['message_start', 'message_delta', 'message_stop'])
   t.equal(empty[0].data.message.model, 'asked')
+
+  const refusing = new MessagesStreamEncoder({ model: 'm', pingIntervalMs: 1000 })
+  const refusal = events(encode(refusing, [chunk({ role: 'assistant', content: '' }), chunk({ refusal: 'I cannot' }), chunk({ refusal: ' help.' }), chunk({}, 'stop')]))
+  t.same(refusal.filter((e) => e.data.delta?.type === 'text_delta').map((e) => e.data.delta.text), ['I cannot', ' help.'])
+  t.equal(refusal.at(-2)!.data.delta.stop_reason, 'refusal', 'a streamed OpenAI refusal ends with stop_reason refusal')
 
   const failing = new MessagesStreamEncoder({ model: 'm', pingIntervalMs: 1000 })
   const text = encode(failing, [chunk({ content: 'par' })], false) + failing.error(new UpstreamError('timeout', 'no chunk for 30000 ms'))
