@@ -21,6 +21,7 @@ import swagger from './plugins/swagger.ts'
 import metrics from './plugins/metrics.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import bodyDepth from './plugins/body-depth.ts'
+import contentEncoding from './plugins/content-encoding.ts'
 import secretGuard from './plugins/secret-guard.ts'
 import sessions from './plugins/sessions.ts'
 import pipeline from './plugins/pipeline.ts'
@@ -106,6 +107,8 @@ export default fp(async function app(app: FastifyInstance, { config, spanExporte
   await app.register(rateLimit)
   // Request bodies nested deeper than BODY_MAX_DEPTH: 400 before anything walks them.
   await app.register(bodyDepth)
+  // Compressed request bodies: 415 before the body is read (Fastify does not decompress).
+  await app.register(contentEncoding)
   // Secrets: masked in errors and scrubbed from answers (wraps app.router.chat, before sessions and cache see it).
   await app.register(secretGuard)
 

@@ -6,6 +6,7 @@ import pino, { type DestinationStream } from 'pino'
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import app from './app.ts'
 import { loadConfig, ConfigError, type Config } from './config.ts'
+import { clientErrorHandler, frameworkErrors } from './plugins/http-errors.ts'
 import { createRedactor, logRedaction, registerSecrets } from './plugins/redact.ts'
 
 /**
@@ -84,6 +85,9 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     // (A hop count as proxy-addr reads it: trust the nearest N hops; Fastify's types omit numbers.)
     trustProxy: typeof config.trustProxy === 'number' ? trustNearestHops(config.trustProxy) : config.trustProxy,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    // Bad URLs, unparsable requests, oversized headers: the OpenAI envelope too (plugins/http-errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
   })
   // Node's close() ends only the keep-alive connections idle at that moment. While closing,
   // one whose last response just finished is idle too: end it now, so that a shutdown ends

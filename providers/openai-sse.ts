@@ -42,6 +42,15 @@ function saneUsage(target: Loose): boolean {
   return true
 }
 
+/**
+ * What OpenAI's schema requires of a choice and that OpenAI-compatible upstreams (GPT4All,
+ * vLLM, proxies) leave out: `logprobs` and `message.refusal`, null when absent (issue 9 item 18).
+ */
+function conformChoice(choice: Loose): void {
+  if (choice.logprobs === undefined) choice.logprobs = null
+  if (typeof choice.message === 'object' && choice.message !== null && choice.message.refusal === undefined) choice.message.refusal = null
+}
+
 export function normalizeCompletion(body: Loose): ChatCompletion {
   if (body?.error) throw streamError(body.error)
   if (!body || !Array.isArray(body.choices)) {
@@ -52,8 +61,11 @@ export function normalizeCompletion(body: Loose): ChatCompletion {
     if (choice.index === undefined) choice.index = 0
     else if (!isToolCallIndex(choice.index)) throw new UpstreamError('malformed', `malformed answer from upstream: ${new BadIndexError('choice', choice.index).message}`)
     moveReasoning(choice.message)
+    conformChoice(choice)
   }
   saneUsage(body)
+  // The schema says string; some upstreams (and OpenAI itself at times) send null: absent is the same.
+  if (body.system_fingerprint === null) delete body.system_fingerprint
   return body as ChatCompletion
 }
 

@@ -223,6 +223,8 @@ export function fromOllamaChat(body: OllamaChatLine): ChatCompletion {
   const message: ChatCompletion['choices'][number]['message'] = {
     role: 'assistant',
     content: toolCalls.length && !content ? null : content,
+    // Required by OpenAI's schema (issue 9 item 18); Ollama has no refusals.
+    refusal: null,
   }
   if (body.message.thinking) message.reasoning_content = body.message.thinking
   if (toolCalls.length) message.tool_calls = toolCalls

@@ -30,6 +30,16 @@ export const ChatMessage = Type.Object({
   tool_call_id: Type.Optional(Type.String()),
 }, Open)
 
+/**
+ * Sane bounds for integers a client sends (issue 9 item 18: `max_tokens`/`seed` of 1e308 were
+ * accepted — 1e308 *is* an integer to JSON Schema). Token counts fit a signed 32-bit integer,
+ * which every upstream parses; a seed must survive JSON in JavaScript exactly (±2^53−1).
+ */
+export const MAX_TOKENS_LIMIT = 2_147_483_647
+export const SEED_LIMIT = Number.MAX_SAFE_INTEGER
+/** Embedding sizes are in the thousands (text-embedding-3-large: 3072). */
+export const MAX_EMBEDDING_DIMENSIONS = 65_536
+
 export const ChatCompletionRequest = Type.Object({
   model: Type.String({ minLength: 1, description: 'A model id, an alias from MODEL_ALIASES, or `provider/model` to pin one provider', examples: ['gpt-4o-mini'] }),
   messages: Type.Array(ChatMessage, { minItems: 1, examples: [[{ role: 'user', content: 'Say hello' }]] }),
@@ -38,10 +48,10 @@ export const ChatCompletionRequest = Type.Object({
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
   top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   n: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
-  max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
-  max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKENS_LIMIT })),
+  max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKENS_LIMIT })),
   stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 }), Type.Null()])),
-  seed: Type.Optional(Type.Integer()),
+  seed: Type.Optional(Type.Integer({ minimum: -SEED_LIMIT, maximum: SEED_LIMIT })),
   tools: Type.Optional(Type.Array(Type.Object({
     type: Type.Literal('function'),
     function: Type.Object({ name: Type.String({ minLength: 1 }) }, Open),
@@ -90,7 +100,7 @@ export const EmbeddingRequest = Type.Object({
     Type.Array(Type.Array(Type.Integer()), { minItems: 1 }),
   ]),
   encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
-  dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
+  dimensions: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EMBEDDING_DIMENSIONS })),
   user: Type.Optional(Type.String()),
 }, { ...Open, examples: [{ model: 'text-embedding-3-small', input: ['tiered fallback', 'circuit breaker'], encoding_format: 'float' }] })
 
