@@ -142,10 +142,12 @@ export default async function responses(app: FastifyInstance) {
       tags: [TAG],
       summary: 'Retrieve a stored response (only the gateway key that created it)',
       params: ResponseIdParams,
+      querystring: Type.Object({ stream: Type.Optional(Type.Boolean({ description: 'Not supported: replaying the events of a background response (tiergate runs none)' })) }, { additionalProperties: true }),
       response: { 200: ResponseObjectSchema, ...errorResponses },
     },
   }, async (request) => {
     const { id } = request.params as { id: string }
+    if ((request.query as { stream?: boolean }).stream) throw unsupported('Streaming a stored response replays a background response; tiergate runs none. Retrieve it without `stream`.', 'stream')
     return (await owned(id, request.clientKeyId ?? '', request.log)).response
   })
 

@@ -47,6 +47,8 @@ t.test('responses.stream: typed events with sequence numbers; finalResponse; a s
   const retrieved = await gw.client.responses.retrieve(final.id)
   t.equal(retrieved.id, final.id)
   t.equal(retrieved.output_text, 'Hello from mock')
+  const replay = await fetch(`${gw.url}/v1/responses/${final.id}?stream=true`)
+  t.equal(replay.status, 400, 'no event replay: there are no background responses')
   const items = await gw.client.responses.inputItems.list(final.id)
   t.match(items.data, [{ type: 'message', role: 'user', content: 'Say hello', id: /^msg_/ }])
   await gw.client.responses.delete(final.id)
