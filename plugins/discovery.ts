@@ -50,6 +50,7 @@ interface State {
   failures: number
   nextAt: number | undefined
   lastOnDemandAt: number
+  discoveries: number
   inFlight: Promise<boolean> | undefined
   timer: NodeJS.Timeout | undefined
 }
@@ -87,7 +88,7 @@ export default fp(async function discovery(app: FastifyInstance) {
   const stateOf = (name: string): State => {
     let state = states.get(name)
     if (!state) {
-      state = { lastRefreshAt: undefined, lastError: undefined, failures: 0, nextAt: undefined, lastOnDemandAt: 0, inFlight: undefined, timer: undefined }
+      state = { lastRefreshAt: undefined, lastError: undefined, failures: 0, nextAt: undefined, lastOnDemandAt: 0, discoveries: 0, inFlight: undefined, timer: undefined }
       states.set(name, state)
     }
     return state
@@ -106,10 +107,12 @@ export default fp(async function discovery(app: FastifyInstance) {
       error = redact(signal.aborted ? `no answer within DISCOVERY_TIMEOUT_MS (${routing.discoveryTimeoutMs} ms)` : (err as Error).message)
     }
     const wasFailing = state.failures > 0
+    const first = state.discoveries++ === 0
     state.lastError = error
     state.failures = error === undefined ? 0 : state.failures + 1
-    // An unreachable upstream is normal at start (debug); a change of state is worth a line.
-    if (error !== undefined && !wasFailing && state.lastRefreshAt !== undefined) app.log.warn({ provider: entry.name, err: error }, 'catalog discovery failed; retrying with back-off')
+    // An unreachable upstream is normal at start (debug; the start summary shows it); a provider
+    // that answered and then stopped is worth a warning.
+    if (error !== undefined && !wasFailing && !first) app.log.warn({ provider: entry.name, err: error }, 'catalog discovery failed; retrying with back-off')
     else if (error !== undefined) app.log.debug({ provider: entry.name, err: error }, 'catalog discovery failed')
     else if (wasFailing) app.log.info({ provider: entry.name, models: entry.provider.models().length }, 'catalog discovered again')
     return error === undefined

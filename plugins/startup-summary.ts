@@ -74,7 +74,7 @@ function reachability(p: SummaryProvider): string {
 
 /** The block, as a newcomer reads it. Pure. */
 export function renderSummary(view: SummaryView): string {
-  const lines = [`tiergate is listening on ${view.listen}  (playground ${view.listen}/ · status ${view.listen}/status.html · readiness ${view.listen}/health/ready)`]
+  const lines = [`tiergate is listening on ${view.listen}  (playground ${view.listen}/ · status ${view.listen}/status · readiness ${view.listen}/health/ready)`]
   if (view.providers.length === 0) {
     lines.push('No provider is enabled.')
   } else {
@@ -96,28 +96,40 @@ export function renderSummary(view: SummaryView): string {
   return `${lines.join('\n')}\n`
 }
 
-/** Where each enabled provider sends prompts, from the configuration. */
-function destinations(app: FastifyInstance, name: string, baseUrl: string | undefined): Array<{ url: string; why: string }> {
+export interface EgressConfig {
+  ollama: { localBaseUrl: string; remoteBaseUrl: string | undefined }
+  g4f: Partial<Record<string, string>>
+}
+
+/** Where an enabled provider sends prompts, from the configuration. Pure. */
+export function destinations(config: EgressConfig, name: string, baseUrl: string | undefined): Array<{ url: string; why: string }> {
   if (name === 'local') return []
   if (name === 'ollama') {
-    const { localBaseUrl, remoteBaseUrl } = app.config.ollama
+    const { localBaseUrl, remoteBaseUrl } = config.ollama
     const list = [{ url: localBaseUrl, why: 'ollama: installed models' }]
     if (remoteBaseUrl) list.push({ url: remoteBaseUrl, why: 'ollama remote backup: models not installed locally; OLLAMA_REMOTE_BASE_URL= (empty) turns it off' })
     return list
   }
-  if (name === 'g4f') return Object.entries(app.config.g4f).filter(([, url]) => url).map(([endpoint, url]) => ({ url: url as string, why: `g4f (${endpoint})` }))
+  if (name === 'g4f') return Object.entries(config.g4f).filter(([, url]) => url).map(([endpoint, url]) => ({ url: url as string, why: `g4f (${endpoint})` }))
   return baseUrl ? [{ url: baseUrl, why: name }] : []
 }
 
-export function summaryView(app: FastifyInstance, listen: string): SummaryView {
-  const egress = new Map<string, string[]>()
-  const providers = app.providers.list().map((entry): SummaryProvider => {
-    const targets = destinations(app, entry.name, entry.settings.baseUrl)
-    for (const target of targets) {
+/** The hosts outside this machine's network that prompts may reach, each with why. Pure. */
+export function egressHosts(config: EgressConfig, providers: Array<{ name: string; baseUrl: string | undefined }>): EgressHost[] {
+  const hosts = new Map<string, string[]>()
+  for (const provider of providers) {
+    for (const target of destinations(config, provider.name, provider.baseUrl)) {
       const host = hostOf(target.url)
       if (!host || isLocalHost(host)) continue
-      egress.set(host, [...(egress.get(host) ?? []), target.why])
+      hosts.set(host, [...(hosts.get(host) ?? []), target.why])
     }
+  }
+  return [...hosts].map(([host, why]) => ({ host, why: why.join('; ') }))
+}
+
+export function summaryView(app: FastifyInstance, listen: string): SummaryView {
+  const entries = app.providers.list()
+  const providers = entries.map((entry): SummaryProvider => {
     const status = app.discovery.status(entry.name)
     const discovered = entry.provider.refresh !== undefined
     const local = entry.name === 'local' ? (entry.provider.status?.() as { path?: string | null } | undefined) : undefined
@@ -128,10 +140,11 @@ export function summaryView(app: FastifyInstance, listen: string): SummaryView {
       models: entry.provider.models().length,
       reachable: discovered ? status.lastError === null && status.lastRefreshAt !== null : undefined,
       error: status.lastError ?? undefined,
-      where: local ? `in-process: ${local.path ?? 'downloading (LOCAL_MODEL_URL)'}` : targets.map((t) => t.url).join(', '),
+      where: local ? `in-process: ${local.path ?? 'downloading (LOCAL_MODEL_URL)'}` : destinations(app.config, entry.name, entry.settings.baseUrl).map((t) => t.url).join(', '),
     }
   })
-  return { listen, providers, egress: [...egress].map(([host, why]) => ({ host, why: why.join('; ') })) }
+  const egress = egressHosts(app.config, entries.map((entry) => ({ name: entry.name, baseUrl: entry.settings.baseUrl })))
+  return { listen, providers, egress }
 }
 
 declare module 'fastify' {
