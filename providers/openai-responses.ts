@@ -3,7 +3,7 @@
 // replaced), and its answer comes back as internal chunks/completion that also carry the
 // upstream's own bytes (NATIVE_WIRE) for the Responses encoder. Used by providers/openai.ts.
 import { NATIVE, type CallContext, type ChatChunk, type ChatRequest, type ChatResult } from './contract.ts'
-import { sseEventBatches, type BodyStream, type UpstreamHttp } from './http.ts'
+import { readBounded, sseEventBatches, type BodyStream, type UpstreamHttp } from './http.ts'
 import { toUpstreamError, UpstreamError } from './upstream-error.ts'
 import { NativeEventReader, responseToCompletion } from '../dialects/openai-responses/upstream.ts'
 
@@ -35,7 +35,8 @@ export async function nativeResponses(http: UpstreamHttp, baseUrl: string, heade
   const res = await http.request({ ...request, expect: 'json' }, ctx)
   let text: string
   try {
-    text = await res.body.text()
+    // Capped as every JSON body (UPSTREAM_MAX_BODY_BYTES); the text is kept: it is what the client gets.
+    text = (await readBounded(res.body, http.limits.maxBodyBytes, res.headers['content-length'])).toString('utf8')
   } catch (err) {
     throw toUpstreamError(err, ctx.signal)
   }
