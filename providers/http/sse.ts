@@ -23,6 +23,8 @@ export function afterLastBoundary(chunk: Uint8Array, previous: number | undefine
     const at = buffer.lastIndexOf(boundary)
     if (at >= 0 && at + 2 > end) end = at + 2
   }
+  // `\r\n\r\n`: the match `\n\r` ends one byte early.
+  if (end > 0 && end < buffer.length && buffer[end - 1] === CR && buffer[end] === LF) end++
   // A boundary split across two reads: the previous one ended a line, this one starts with a line end.
   // (`\r` then `\n` is one CRLF line end, not two.)
   const first = buffer[0]

@@ -1,0 +1,81 @@
+// The framing readers with their caps (issue 9 item 6), without a network: a legitimate
+// stream is never cut however its bytes are split into reads; an oversized event, line or
+// body fails as malformed and destroys the body.
+import t from 'tap'
+import { Readable } from 'node:stream'
+import { sseEvents, ndjsonObjects, readBounded, type BodyStream } from '../../providers/http/index.ts'
+import { setBodyLimits, DEFAULT_UPSTREAM_LIMITS } from '../../providers/http/limits.ts'
+import { afterLastBoundary } from '../../providers/http/sse.ts'
+import { UpstreamError } from '../../providers/upstream-error.ts'
+
+/** A body made of these reads, with the given caps. */
+function body(reads: Array<string | Buffer>, limits: Partial<typeof DEFAULT_UPSTREAM_LIMITS> = {}): BodyStream {
+  const stream = Readable.from(reads.map((r) => (typeof r === 'string' ? Buffer.from(r) : r)), { objectMode: false }) as unknown as BodyStream
+  setBodyLimits(stream, { ...DEFAULT_UPSTREAM_LIMITS, ...limits })
+  return stream
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of iterable) out.push(item)
+  return out
+}
+
+t.test('afterLastBoundary: a table', async (t) => {
+  const cases: Array<[string, number | undefined, number]> = [
+    ['data: a\n\n', undefined, 9], ['data: a\r\n\r\ndata: b', undefined, 11], ['data: a\r\rx', undefined, 9],
+    ['data: a\n', undefined, -1], ['\ndata: b', 0x0a, 1], ['\rdata: b', 0x0d, 1], ['\ndata: b', 0x0d, -1], ['', 0x0a, -1],
+  ]
+  for (const [text, previous, expected] of cases) t.equal(afterLastBoundary(Buffer.from(text), previous), expected, JSON.stringify([text, previous]))
+})
+
+t.test('SSE: a stream split at every byte position parses whole under a cap just above its largest event', async (t) => {
+  const events = ['data: {"a":"' + 'x'.repeat(300) + '"}', ': comment', 'event: message\ndata: line one\ndata: line two', 'data: [DONE]']
+  for (const eol of ['\n', '\r\n', '\r']) {
+    const text = events.map((e) => e.replaceAll('\n', eol) + eol + eol).join('')
+    for (let cut = 1; cut < text.length; cut += 7) {
+      const got = await collect(sseEvents(body([text.slice(0, cut), text.slice(cut)], { maxEventBytes: 340 })))
+      if (got.map((e) => e.data).join('|') !== `{"a":"${'x'.repeat(300)}"}|line one\nline two|[DONE]`) {
+        t.fail(`eol ${JSON.stringify(eol)} cut at ${cut}: ${JSON.stringify(got.map((e) => e.data))}`)
+        return
+      }
+    }
+  }
+  t.pass('every split parsed')
+})
+
+t.test('SSE: an event over the cap is malformed and destroys the body', async (t) => {
+  const stream = body(['data: ', 'y'.repeat(1000), 'y'.repeat(1000)], { maxEventBytes: 1500 })
+  const err = await collect(sseEvents(stream)).catch((e) => e)
+  t.ok(err instanceof UpstreamError)
+  t.equal(err.kind, 'malformed')
+  t.match(err.message, /UPSTREAM_MAX_EVENT_BYTES/)
+  t.ok(stream.destroyed)
+})
+
+t.test('SSE: many small events never add up to the cap', async (t) => {
+  const reads = Array.from({ length: 2000 }, (_, i) => `data: ${i}\n\n`)
+  const got = await collect(sseEvents(body([reads.join('')], { maxEventBytes: 1024 })))
+  t.equal(got.length, 2000)
+})
+
+t.test('NDJSON: lines split anywhere parse; a line over the cap is malformed', async (t) => {
+  const lines = ['{"a":1}', '{"b":"' + 'z'.repeat(200) + '"}', '{"done":true}'].join('\n') + '\n'
+  for (let cut = 1; cut < lines.length; cut += 5) {
+    const got = await collect(ndjsonObjects<Record<string, unknown>>(body([lines.slice(0, cut), lines.slice(cut)], { maxEventBytes: 256 })))
+    if (got.length !== 3) return void t.fail(`cut at ${cut}: ${got.length} objects`)
+  }
+  const stream = body(['{"a":"', 'q'.repeat(600)], { maxEventBytes: 256 })
+  const err = await collect(ndjsonObjects(stream)).catch((e) => e)
+  t.equal(err.kind, 'malformed')
+  t.ok(stream.destroyed)
+})
+
+t.test('readBounded: whole under the cap, refused over it (declared or counted)', async (t) => {
+  t.equal((await readBounded(body(['abc', 'def']), 6, undefined)).toString(), 'abcdef')
+  const counted = body(['abc', 'defg'])
+  t.equal((await readBounded(counted, 6, undefined).catch((e) => e)).kind, 'malformed')
+  t.ok(counted.destroyed)
+  const declared = body(['abc'])
+  t.equal((await readBounded(declared, 6, '1000000').catch((e) => e)).kind, 'malformed', 'a Content-Length over the cap fails before reading')
+})
