@@ -72,8 +72,13 @@ export function streamFrames(model: string, answer: Answer, includeUsage: boolea
   if (answer.toolCalls) {
     answer.toolCalls.forEach((t, index) => {
       frames.push(delta({ tool_calls: [{ index, id: t.id, type: 'function', function: { name: t.name, arguments: '' } }] }))
-      const size = Math.ceil(t.arguments.length / (answer.argumentPieces ?? 2))
-      for (let i = 0; i < t.arguments.length; i += size) frames.push(delta({ tool_calls: [{ index, function: { arguments: t.arguments.slice(i, i + size) } }] }))
+      // Two halves by default (even of an empty string, as before), or argumentPieces pieces.
+      const pieces = answer.argumentPieces ?? 2
+      const size = Math.max(1, Math.ceil(t.arguments.length / pieces))
+      for (let i = 0; i < pieces; i++) {
+        const piece = t.arguments.slice(i * size, (i + 1) * size)
+        if (piece || i < 2) frames.push(delta({ tool_calls: [{ index, function: { arguments: piece } }] }))
+      }
     })
   } else {
     const content = answer.content ?? 'Hello from mock'
