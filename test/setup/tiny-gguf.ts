@@ -142,8 +142,16 @@ function tensors(vocabSize: number): Tensor[] {
   return list
 }
 
-/** The GGUF file's bytes. `template` replaces the ChatML template (e.g. to test tool support). */
-export function tinyGguf(options: { template?: string; name?: string } = {}): Buffer {
+export interface TinyOptions {
+  /** Replaces the ChatML template (e.g. one that knows tools). */
+  template?: string
+  name?: string
+  /** Declares a pooling type (1 = mean): an embedding model. */
+  pooling?: number
+}
+
+/** The GGUF file's bytes. */
+export function tinyGguf(options: TinyOptions = {}): Buffer {
   const { dim, layers, heads, feedForward, contextLength } = TINY_MODEL
   const vocab = vocabulary()
   const metadata: Array<[string, Value]> = [
@@ -170,6 +178,7 @@ export function tinyGguf(options: { template?: string; name?: string } = {}): Bu
     ['tokenizer.ggml.add_space_prefix', { t: BOOL, v: false }],
     ['tokenizer.chat_template', { t: STRING, v: options.template ?? CHATML_TEMPLATE }],
   ]
+  if (options.pooling !== undefined) metadata.push(['llama.pooling_type', { t: U32, v: options.pooling }])
   const list = tensors(vocab.tokens.length)
 
   const w = new Writer()
@@ -200,7 +209,7 @@ export function tinyGguf(options: { template?: string; name?: string } = {}): Bu
 }
 
 /** Writes the tiny model to `path` (creating its folder) and returns the path. */
-export function writeTinyGguf(path: string, options: { template?: string; name?: string } = {}): string {
+export function writeTinyGguf(path: string, options: TinyOptions = {}): string {
   mkdirSync(dirname(path), { recursive: true })
   writeFileSync(path, tinyGguf(options))
   return path
