@@ -94,7 +94,8 @@ export function toFunctions(req: ChatRequest): ChatModelFunctions | undefined {
   const functions: Record<string, { description?: string; params?: any }> = {}
   for (const tool of req.tools ?? []) {
     if (tool.type !== 'function') continue
-    functions[tool.function.name] = { description: tool.function.description, params: tool.function.parameters }
+    // defineProperty, not assignment: a tool named "__proto__" must be an own entry, not this object's prototype.
+    Object.defineProperty(functions, tool.function.name, { value: { description: tool.function.description, params: tool.function.parameters }, enumerable: true, writable: true, configurable: true })
   }
   return functions
 }

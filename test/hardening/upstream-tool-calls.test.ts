@@ -11,6 +11,7 @@ import { startAnthropicMock } from '../mocks/anthropic.ts'
 import { startOllamaMock } from '../mocks/ollama.ts'
 import { ToolCallIndexer, ToolCallAccumulator, BadIndexError } from '../../providers/tool-call-index.ts'
 import { ownEntry } from '../../providers/lookup.ts'
+import { toFunctions } from '../../providers/local/translate.ts'
 
 const base = '"id":"c1","object":"chat.completion.chunk","created":1,"model":"m"'
 const frame = (delta: string, finish: string | null = null) => `data: {${base},"choices":[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish === null ? 'null' : `"${finish}"`}}]}\n\n`
@@ -128,4 +129,13 @@ t.test('Ollama: reasoning_effort "__proto__" sends no think', async (t) => {
     t.equal(res.status, 200, res.text.slice(0, 160))
     t.notOk('think' in local.chatRequests().at(-1)!.body, `${effort}: no think field`)
   }
+})
+
+t.test('local model: a tool named "__proto__" is an own entry, not the prototype of the functions object', async (t) => {
+  const functions = toFunctions({ model: 'm', messages: [{ role: 'user', content: 'hi' }], tools: [
+    { type: 'function', function: { name: '__proto__', parameters: { type: 'object' } } },
+    { type: 'function', function: { name: 'ok', parameters: { type: 'object' } } },
+  ] } as never)!
+  t.same(Object.keys(functions).sort(), ['__proto__', 'ok'])
+  t.equal(Object.getPrototypeOf(functions), Object.prototype)
 })
