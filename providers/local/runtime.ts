@@ -33,15 +33,20 @@ export class LocalModelUnavailable extends Error {
   }
 }
 
+/** Why the library could not be imported, in words that say what to do. */
+export function libraryError(err: { code?: string; message?: string } | undefined): LocalModelUnavailable {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND') {
+    return new LocalModelUnavailable(`the local provider needs node-llama-cpp, which this install does not have: run \`${NODE_LLAMA_CPP_INSTALL}\``)
+  }
+  return new LocalModelUnavailable(`node-llama-cpp failed to load: ${err?.message ?? String(err)}`)
+}
+
 let library: Promise<NodeLlamaCpp> | undefined
-/** node-llama-cpp, or an error that says how to install it. */
+/** node-llama-cpp (imported on first use only), or an error that says how to install it. */
 export function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   library ??= import('node-llama-cpp').catch((err: { code?: string; message?: string }) => {
     library = undefined
-    if (err?.code === 'ERR_MODULE_NOT_FOUND') {
-      throw new LocalModelUnavailable(`the local provider needs node-llama-cpp, which this install does not have: run \`${NODE_LLAMA_CPP_INSTALL}\``)
-    }
-    throw new LocalModelUnavailable(`node-llama-cpp failed to load: ${err?.message ?? String(err)}`)
+    throw libraryError(err)
   })
   return library
 }
