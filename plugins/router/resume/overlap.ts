@@ -24,7 +24,8 @@ export const MIN_REPEAT_CHARS = 3
  */
 export const MIN_REPEAT_WORDS = { prefill: 3, instruction: 1 } as const
 
-const WORDS = /[\p{L}\p{N}_]+/gu
+/** Words as a reader counts them: runs of non-space ("Byte erhalten —" is three). */
+const WORDS = /\S+/g
 
 const WHITESPACE = /\s/
 const WORD = /[\p{L}\p{N}_]/u
