@@ -19,6 +19,11 @@ try {
   await gw.client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 })
   const firstMs = performance.now() - started
   const loadMs = (gw.app.providers.get('local')!.provider.status!() as { loadMs: number }).loadMs
+  // The same loop with nothing generating, for comparison (the machine may be busy).
+  const idle = monitorEventLoopDelay({ resolution: 1 })
+  idle.enable()
+  await new Promise((r) => setTimeout(r, 2000))
+  idle.disable()
   const tokens = 500
   const rounds: number[] = []
   const delay = monitorEventLoopDelay({ resolution: 1 })
@@ -39,6 +44,7 @@ try {
     loadMs,
     tokensPerSecondMedian: Math.round(rounds[2]),
     tokensPerSecondRange: [Math.round(rounds[0]), Math.round(rounds[4])],
+    eventLoopDelayIdleMs: { p50: +(idle.percentile(50) / 1e6).toFixed(2), p99: +(idle.percentile(99) / 1e6).toFixed(2), max: +(idle.max / 1e6).toFixed(2) },
     eventLoopDelayMs: { p50: +(delay.percentile(50) / 1e6).toFixed(2), p99: +(delay.percentile(99) / 1e6).toFixed(2), max: +(delay.max / 1e6).toFixed(2) },
   }, null, 2))
 } finally {
