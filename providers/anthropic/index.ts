@@ -8,6 +8,7 @@ import type { ProviderSettings } from '../../config.ts'
 import type { UpstreamHttp } from '../http.ts'
 import { discoveryContext } from '../openai-compatible.ts'
 import { providerPlugin } from '../plugin.ts'
+import { limitsOf, readBounded } from '../http/index.ts'
 import { UpstreamError, toUpstreamError } from '../upstream-error.ts'
 import { nativeCountBody, nativeMessagesBody } from './native.ts'
 import { fromAnthropicResponse, toAnthropicRequest, unsupportedReason, type AnthropicResponse } from './translate.ts'
@@ -119,7 +120,8 @@ export class AnthropicProvider implements Provider {
   async #bodyText(request: { url: string; headers: Record<string, string>; json: unknown }, ctx: CallContext): Promise<string> {
     const res = await this.#options.http.request({ ...request, expect: 'json' }, ctx)
     try {
-      return await res.body.text()
+      // Bounded like every upstream read (UPSTREAM_MAX_BODY_BYTES, issue 9 item 6).
+      return (await readBounded(res.body, limitsOf(res.body).maxBodyBytes, res.headers['content-length'])).toString('utf8')
     } catch (err) {
       throw toUpstreamError(err, ctx.signal)
     }

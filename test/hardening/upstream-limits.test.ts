@@ -117,3 +117,16 @@ t.test('normal answers under the caps are untouched (default caps)', async (t) =
   }
   t.equal(streamed.length, 200_000)
 })
+
+t.test('Anthropic native passthrough (/v1/messages): the JSON body is capped too', async (t) => {
+  const hostile = await startHostileMock({ kind: 'json-huge', bytes: 256 * MiB })
+  const gw = await startGateway({ ANTHROPIC_API_KEY: 'sk-ant-test-1', ANTHROPIC_BASE_URL: hostile.origin, ANTHROPIC_MODELS: 'm', ...LOW_CAPS })
+  t.teardown(async () => { await gw.close(); await hostile.close() })
+  const res = await postJson(`${gw.url}/v1/messages`, { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, { 'anthropic-version': '2023-06-01' })
+  t.not(res.status, 200, 'the oversized answer is not served')
+  t.equal(res.json?.type, 'error', 'in the Anthropic envelope')
+  t.match(res.json?.error?.message, /UPSTREAM_MAX_BODY_BYTES/)
+  await waitFor(() => hostile.pumped.length === 1, 'the hostile pump to stop')
+  t.ok(hostile.pumped[0].closedEarly, 'the gateway closed the hostile socket')
+  t.ok(hostile.pumped[0].written < 32 * MiB, `${(hostile.pumped[0].written / MiB).toFixed(1)} MiB written`)
+})
