@@ -24,8 +24,7 @@ t.test('the issue\'s cases: MODELS_REFRESH_MS=2147483648, TIMEOUT_TOTAL_MS=3e9',
 })
 
 t.test('per-provider timeouts are timers too', async (t) => {
-  for (const suffix of ['CONNECT', 'FIRST_BYTE', 'IDLE', 'TOTAL']) {
-    const variable = `GROQ_TIMEOUT_${suffix}_MS`
+  for (const variable of ['GROQ_TIMEOUT_CONNECT_MS', 'GROQ_TIMEOUT_FIRST_BYTE_MS', 'GROQ_TIMEOUT_IDLE_MS', 'GROQ_TIMEOUT_TOTAL_MS', 'GROQ_HEDGE_FIRST_BYTE_MS']) {
     t.throws(() => loadConfig({ GROQ_API_KEY: 'gsk-1', [variable]: TOO_LONG }), { message: new RegExp(`${variable} must be at most`) })
   }
   t.equal(loadConfig({ GROQ_API_KEY: 'gsk-1', GROQ_TIMEOUT_TOTAL_MS: LONGEST }).providers.groq.timeouts.totalMs, 2 ** 31 - 1)
