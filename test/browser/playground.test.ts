@@ -186,7 +186,8 @@ t.test('untrusted model output stays inert; reasoning is collapsed; code blocks 
 })
 
 t.test('errors are shown as messages: all providers failing, and a stream that fails after it started', async (t) => {
-  const { gw, tier1, tier2 } = await twoTiers(t)
+  // STREAM_RESUME=0: with resume on, tier 2 would continue the broken stream (no error to show).
+  const { gw, tier1, tier2 } = await twoTiers(t, { STREAM_RESUME: '0' })
   const { page, problems } = await openPage(t, browser, gw.url)
 
   tier1.script({ fault: 'status', status: 503 })

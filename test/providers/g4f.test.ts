@@ -123,7 +123,8 @@ t.test('G4F_MODELS narrows it: a fixed catalog, no catch-all, no discovery', asy
 })
 
 t.test('stream: chunks pass through; an in-stream error is a failure, not content', async (t) => {
-  const { g4f, gw } = await setup(t, ['main'])
+  // STREAM_RESUME=0: with resume on, the answer would be continued after the error (test/router/resume.test.ts).
+  const { g4f, gw } = await setup(t, ['main'], { STREAM_RESUME: '0' })
   const stream = await gw.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } })
   let text = ''
   let usage

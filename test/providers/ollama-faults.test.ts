@@ -67,8 +67,9 @@ const streamAfterFirstChunk: Array<[string, OllamaStep, RegExp, string]> = [
 ]
 
 for (const [name, step, message, before] of streamAfterFirstChunk) {
-  t.test(`stream: ${name} after the first chunk ends with an error event and no [DONE]`, async (t) => {
-    const { gw, local, backup } = await ollamaSetup(t)
+  t.test(`stream: ${name} after the first chunk ends with an error event and no [DONE] (STREAM_RESUME=0)`, async (t) => {
+    // With resume on (the default) the next candidate continues the answer: test/router/resume.test.ts.
+    const { gw, local, backup } = await ollamaSetup(t, { STREAM_RESUME: '0' })
     local.script(step)
     const res = await streamRequest(gw.url)
     t.equal(res.headers.get('x-tiergate-provider'), 'ollama')
@@ -81,7 +82,7 @@ for (const [name, step, message, before] of streamAfterFirstChunk) {
     const text = frames.slice(0, -1).map((d) => JSON.parse(d).choices[0]?.delta?.content ?? '').join('')
     t.equal(text, before, 'the content before the failure, and nothing else')
     t.notMatch(text, MID_STREAM_ERROR)
-    t.equal(backup.chatRequests().length, 0, 'a committed stream is never switched to another provider')
+    t.equal(backup.chatRequests().length, 0, 'with resume off, a committed stream is never switched to another provider')
 
     // The SDK surfaces it as an error, not a clean end.
     local.script(step)
@@ -128,8 +129,8 @@ t.test('embedding faults fall through too', async (t) => {
 })
 
 /** The mock marks a request aborted once the gateway closed it; that happens just after the client's response ends. */
-t.test('stream: a silent local server hits the idle timeout (error event, no [DONE])', async (t) => {
-  const { gw, local } = await ollamaSetup(t, { OLLAMA_TIMEOUT_IDLE_MS: '300' })
+t.test('stream: a silent local server hits the idle timeout (error event, no [DONE], STREAM_RESUME=0)', async (t) => {
+  const { gw, local } = await ollamaSetup(t, { OLLAMA_TIMEOUT_IDLE_MS: '300', STREAM_RESUME: '0' })
   local.script({ content: 'abcdefghij', pieces: 5, stallAfter: 2 })
   const res = await streamRequest(gw.url)
   const frames = await sseData(res)
