@@ -37,10 +37,11 @@ const NEW_USER_ENV = {
 }
 /**
  * Production settings on top (issue 10: "with the README's recommended production settings every
- * scenario is a clean pass"): hedge a first byte after 10 s, and a wall that is known to take
- * prefill (WALL_PREFILL=on), so S14's fallback really answers a gateway-made prefill with a 400.
+ * scenario is a clean pass"): hedge a first byte after 3 s (the README's suggested start), and
+ * a wall known to take prefill (WALL_PREFILL=on), so S14's fallback really answers a gateway-made
+ * prefill with a 400.
  */
-const RECOMMENDED_ENV = { ...NEW_USER_ENV, HEDGE_FIRST_BYTE_MS: String(10_000 * SCALE), WALL_PREFILL: 'on' }
+const RECOMMENDED_ENV = { ...NEW_USER_ENV, HEDGE_FIRST_BYTE_MS: String(3_000 * SCALE), WALL_PREFILL: 'on' }
 
 async function startSystem(env: Record<string, string>): Promise<void> {
   wall = await startWall({ scale: SCALE })
@@ -188,4 +189,4 @@ function catalogue(label: string, env: Record<string, string>, clean: boolean): 
 }
 
 catalogue('new-user configuration (one provider, alias chains, 30 s timeouts, RETRY_SAME_PROVIDER=2)', NEW_USER_ENV, false)
-catalogue('recommended production settings (plus HEDGE_FIRST_BYTE_MS=10000, WALL_PREFILL=on)', RECOMMENDED_ENV, true)
+catalogue('recommended production settings (plus HEDGE_FIRST_BYTE_MS=3000, WALL_PREFILL=on)', RECOMMENDED_ENV, true)
