@@ -1,5 +1,7 @@
-// One opossum breaker per provider: opens after failures, is skipped while open, lets one
-// trial through when half-open, and closes again on success. Client faults do not count.
+// Breakers (one per provider and model; test/router/model-health.test.ts has the per-model
+// cases): opens after failures, is skipped while open, lets one trial through when half-open,
+// and closes again on success. Client faults do not count. `breaker.state` in /providers is the
+// provider as a whole (here: its one model).
 import t from 'tap'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startTwoTiers } from '../helpers/two-tiers.ts'
