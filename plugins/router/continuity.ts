@@ -110,7 +110,8 @@ export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerato
     const next = await resume(leg, failed)
     if (!next) throw failed
     attempts = next.attempts
-    note = `tiergate: resumed on ${where(next.candidate)} via ${next.strategy} after ${where(leg.candidate)} failed: ${failed.message}`
+    // The note reaches the client (as an SSE comment): upstream text in it is redacted, one line.
+    note = o.redact(`tiergate: resumed on ${where(next.candidate)} via ${next.strategy} after ${where(leg.candidate)} failed: ${failed.message}`).replace(/[\r\n]+/g, ' ')
     leg = next
   }
 
@@ -161,8 +162,9 @@ export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerato
 
   function report(from: string, to: string | undefined, strategy: Strategy | undefined, outcome: 'resumed' | 'failed', err: UpstreamError): void {
     const line = { requestId: rctx.requestId, from, to, strategy, outcome }
-    if (outcome === 'resumed') rctx.log.warn({ ...line, err: err.message }, 'stream resumed on another candidate')
-    else rctx.log.warn({ ...line, err: err.message }, 'stream failed after commit and could not be resumed')
+    const message = o.redact(err.message)
+    if (outcome === 'resumed') rctx.log.warn({ ...line, err: message }, 'stream resumed on another candidate')
+    else rctx.log.warn({ ...line, err: message }, 'stream failed after commit and could not be resumed')
     app.events.emit('resume', line)
   }
 }
