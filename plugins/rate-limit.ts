@@ -1,8 +1,8 @@
 // Rate limiting (@fastify/rate-limit): RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW per client,
 // where a client is its gateway key (request.clientKeyId, set by auth) or else its IP. Counters
 // live in memory, or in Redis when REDIS_URL is set so that every instance shares one budget.
-// It limits the API, the routes that cost upstream calls or state (/v1/*, /providers, /sessions:
-// the ones auth protects); probes, metrics, docs, the pages and their files, and CORS preflights
+// It limits the API, the routes that cost upstream calls or state (/v1/*, /sessions: the ones
+// auth protects, except GET /providers, which the status page polls); probes, metrics, docs, the pages and their files, and CORS preflights
 // are never limited. Over the limit: 429 in the OpenAI envelope with Retry-After; every limited
 // answer carries x-ratelimit-limit/-remaining/-reset.
 // Decorates nothing. Depends on `auth` for clientKeyId: auth's onRequest hook is app-wide and
