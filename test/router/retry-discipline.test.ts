@@ -119,3 +119,13 @@ t.test('commit point: a keep-alive comment and a role chunk, then a stall before
   t.equal(second.chatRequests().length, 1)
   await first.waitForNoInFlight()
 })
+
+t.test('BREAKER_TIMEOUT_MS bounds the time to commit, never a committed stream', async (t) => {
+  const { gw, first } = await twoProviders(t, ['m'], { BREAKER_TIMEOUT_MS: '300', STREAM_RESUME: '0' })
+  // About 600 ms of streaming after a quick first chunk: longer than the breaker timeout.
+  first.script({ content: 'abcdefghij', pieces: 10, gapMs: 60 })
+  const stream = await gw.client.chat.completions.create({ model: 'm', messages: hi, stream: true })
+  let text = ''
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+  t.equal(text, 'abcdefghij', 'the whole stream, uncut')
+})
