@@ -68,6 +68,19 @@ t.test('finish reasons become stop reasons; cached prompt tokens are reported as
     const message = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'a' }] })
     t.equal(message.stop_reason, stop, `${finishReason} → ${stop}`)
   }
+  // An OpenAI answer with prompt caching (a 200 with a body of our own: the mock's usage is fixed).
+  const body = {
+    id: 'chatcmpl-cached', object: 'chat.completion', created: 1, model: MODEL,
+    choices: [{ index: 0, message: { role: 'assistant', content: 'cached', refusal: null }, logprobs: null, finish_reason: 'stop', stop_reason: 'END' }],
+    usage: { prompt_tokens: 2100, completion_tokens: 9, total_tokens: 2109, prompt_tokens_details: { cached_tokens: 2048 } },
+  }
+  upstream.script({ fault: 'status', status: 200, body }, { fault: 'status', status: 200, body })
+  const cached = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'a' }] })
+  t.same(cached.usage, { input_tokens: 52, output_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 2048 })
+  t.equal(cached.stop_reason, 'end_turn', "vLLM's stop_reason names a sequence the client did not ask for: end_turn")
+  const stopped = await client.messages.create({ model: MODEL, max_tokens: 5, stop_sequences: ['END'], messages: [{ role: 'user', content: 'a' }] })
+  t.equal(stopped.stop_reason, 'stop_sequence')
+  t.equal(stopped.stop_sequence, 'END')
 })
 
 t.test('messages.stream() with finalMessage(): the event sequence the SDK assembles; usage in message_delta', async (t) => {
