@@ -5,14 +5,22 @@
 // the router's output.
 //
 // A stream may split a key across chunks, so each text channel (content, reasoning, refusal,
-// one per tool call's arguments, per choice) holds back only its longest tail that could be
-// the start of a secret; that tail is released with the next text, at the choice's finish
-// chunk, or at the end of the stream. Text that cannot start a secret is never delayed.
+// one per tool call's arguments, per choice) holds back its longest tail that could be the
+// start of a secret — but only a tail of MIN_HELD_TAIL_CHARS or more. A shorter one is sent,
+// and remembered: when the next text completes the secret, the rest of it is masked. So at most
+// MIN_HELD_TAIL_CHARS − 1 leading characters of a key can leave ("sk-", public in every key of
+// that shape), and a chunk whose text merely ends in "s" is not held and rewritten — holding
+// such tails rewrote a fifth of all chunks, which costs the unchanged upstream bytes
+// (RAW_JSON, a native passthrough's NATIVE_WIRE). Held text is released with the next text of
+// its channel, before another channel of the same choice speaks (reasoning never arrives after
+// the answer it preceded), at the choice's finish chunk, or at the end of the stream.
 import { NATIVE_WIRE, RAW_JSON, type ChatChunk, type ChatCompletion } from '../providers/contract.ts'
 import { MASK } from './redact.ts'
 
 /** Secrets shorter than this are not scrubbed from content: they would match ordinary words. */
 export const MIN_SCRUBBED_SECRET_CHARS = 8
+/** Streams: a tail that could start a secret is held back only from this length on (see the top). */
+export const MIN_HELD_TAIL_CHARS = 4
 
 const TEXT_FIELDS = ['content', 'reasoning_content', 'refusal'] as const
 
@@ -46,6 +54,29 @@ export class SecretMatcher {
       out = parts.join(MASK)
     }
     return { text: out, count }
+  }
+
+  /**
+   * `work` = text already sent (its first `sentLength` characters) + text not sent yet. Returns
+   * the unsent part with every secret occurrence masked — one that began in the sent part has
+   * only its unsent rest masked — and whether an occurrence reached into the sent part.
+   */
+  scrubAfter(work: string, sentLength: number): ScrubResult & { touchedSent: boolean } {
+    let out = ''
+    let from = sentLength
+    let count = 0
+    let touchedSent = false
+    for (let i = 0; i < work.length; i++) {
+      if (!this.#firstChars.has(work[i])) continue
+      const secret = this.#secrets.find((s) => work.startsWith(s, i))
+      if (!secret || i + secret.length <= from) continue
+      if (i < sentLength) touchedSent = true
+      out += work.slice(from, Math.max(from, i)) + MASK
+      from = i + secret.length
+      count++
+      i = from - 1
+    }
+    return { text: count ? out + work.slice(from) : work.slice(sentLength), count, touchedSent }
   }
 
   /** Length of the longest tail of `text` that is a proper prefix of some secret (0: none). */
@@ -100,6 +131,8 @@ export class StreamScrubber {
   readonly #matcher: SecretMatcher
   /** `${choice}:${field}` or `${choice}:tool:${index}` → text held back. */
   readonly #held = new Map<string, string>()
+  /** Same keys → the last characters sent on that channel (a possible start of a secret). */
+  readonly #sentTail = new Map<string, string>()
   #last: ChatChunk | undefined
   scrubbed = 0
 
@@ -142,11 +175,14 @@ export class StreamScrubber {
   /** The delta with its text channels scrubbed and held back; the same object when unchanged. */
   #channels(choice: number, delta: Delta, finishing: boolean): Delta {
     let out: Delta | undefined
+    // A channel that speaks now releases what the others hold, so their order is kept.
+    const speaking = TEXT_FIELDS.filter((field) => typeof delta[field] === 'string' && delta[field] !== '')
     for (const field of TEXT_FIELDS) {
       const value = delta[field]
       const key = `${choice}:${field}`
-      if (typeof value !== 'string' && !(finishing && this.#held.has(key))) continue
-      const text = this.#pass(key, typeof value === 'string' ? value : '', finishing)
+      const released = this.#held.has(key) && (finishing || (speaking.length > 0 && !speaking.includes(field)))
+      if (typeof value !== 'string' && !released) continue
+      const text = this.#pass(key, typeof value === 'string' ? value : '', finishing || released)
       if (text === value) continue
       out ??= { ...delta }
       ;(out as Record<string, unknown>)[field] = text
@@ -179,13 +215,18 @@ export class StreamScrubber {
   /** The text to send now on one channel: held + new, masked, minus a new tail to hold. */
   #pass(key: string, fragment: string, release: boolean): string {
     const held = this.#held.get(key) ?? ''
-    const joined = held + fragment
-    const { text, count } = this.#matcher.scrub(joined)
+    const sent = this.#sentTail.get(key) ?? ''
+    const { text, count, touchedSent } = this.#matcher.scrubAfter(sent + held + fragment, sent.length)
     this.scrubbed += count
-    const hold = release ? 0 : this.#matcher.heldTail(text)
+    // The tail that could start a secret, counting what was just sent before it.
+    const context = touchedSent ? text : sent + text
+    const tail = release ? 0 : Math.min(text.length, this.#matcher.heldTail(context))
+    const hold = this.#matcher.heldTail(context) >= MIN_HELD_TAIL_CHARS && !release ? tail : 0
     if (hold) this.#held.set(key, text.slice(text.length - hold))
     else this.#held.delete(key)
     const out = hold ? text.slice(0, text.length - hold) : text
+    const lastSent = ((touchedSent ? '' : sent) + out).slice(-(MIN_HELD_TAIL_CHARS - 1))
+    if (lastSent) this.#sentTail.set(key, lastSent)
     // Unchanged: hand back the very same string so that the caller keeps the original chunk.
     return count === 0 && hold === 0 && held === '' ? fragment : out
   }
