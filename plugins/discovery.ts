@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ProviderEntry } from './registry.ts'
 import { modelNotFound, type GatewayError } from './errors.ts'
 import { createRedactor } from './redact.ts'
+import { UpstreamError } from '../providers/upstream-error.ts'
 import { firstRunHint, canAnswerAnything } from './startup-summary.ts'
 
 export interface DiscoveryStatus {
@@ -94,11 +95,32 @@ export default fp(async function discovery(app: FastifyInstance) {
     return state
   }
 
+  /**
+   * Discovery takes keys from the pool as requests do: the least recently used key that is not
+   * out for a 401/403. A key the upstream rejects is taken out (as a request would) and the next
+   * one tried, so a revoked key #1 does not leave the catalog empty while key #2 works.
+   */
+  async function refreshWithPoolKeys(entry: ProviderEntry, signal: AbortSignal): Promise<void> {
+    for (let tries = 0; tries < entry.keys.size; tries++) {
+      const lease = entry.keys.acquireForDiscovery()
+      if (!lease) throw new Error('every key of this provider was rejected (401/403)')
+      try {
+        await entry.provider.refresh!(signal, lease.key)
+        return
+      } catch (err) {
+        if (!(err instanceof UpstreamError) || err.kind !== 'auth' || lease.key === undefined) throw err
+        const fingerprint = entry.keys.authFailed(lease.key)
+        app.log.error({ provider: entry.name, key: fingerprint, status: err.status }, 'catalog discovery: the upstream rejected a key; it is out for KEY_AUTH_COOLDOWN_MS')
+        if (tries === entry.keys.size - 1) throw err
+      }
+    }
+  }
+
   async function discover(entry: ProviderEntry, state: State): Promise<boolean> {
     const signal = AbortSignal.timeout(routing.discoveryTimeoutMs)
     let error: string | undefined
     try {
-      await entry.provider.refresh!(signal)
+      await refreshWithPoolKeys(entry, signal)
       const parts = unreachableParts(entry.provider.status?.() ?? {})
       if (parts.length) error = parts.join('; ')
       state.lastRefreshAt = new Date().toISOString()

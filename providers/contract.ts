@@ -158,7 +158,11 @@ export interface Provider {
   /** The current catalog (configured or discovered). */
   models(): string[]
   /** Re-discover the catalog; must not throw for an unreachable upstream. */
-  refresh?(signal: AbortSignal): Promise<void>
+  /**
+   * Re-discover the catalog; must not throw for an unreachable upstream. `apiKey` is the key the
+   * discovery took from the provider's pool (a revoked key #1 must not leave the catalog empty).
+   */
+  refresh?(signal: AbortSignal, apiKey?: string): Promise<void>
   /** `req.stream` decides: a completion, or an async iterable of chunks. */
   chat(req: ChatRequest, ctx: CallContext): Promise<ChatResult>
   /** Absent when the provider has no embeddings: the router skips it for them. */

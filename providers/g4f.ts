@@ -113,12 +113,12 @@ export class G4FProvider implements Provider {
   }
 
   /** Every endpoint's /models, each on its own: one that does not answer keeps its last catalog. */
-  refresh?: (signal: AbortSignal) => Promise<void> = async (signal) => {
+  refresh?: (signal: AbortSignal, apiKey?: string) => Promise<void> = async (signal, apiKey) => {
     const states = [...this.#endpoints]
     const errors: string[] = []
     await Promise.all(states.map(async ([name, state]) => {
       try {
-        await state.adapter.refresh!(signal)
+        await state.adapter.refresh!(signal, apiKey)
         state.reachable = true
       } catch (err) {
         state.reachable = false

@@ -64,9 +64,9 @@ export class OpenAICompatibleProvider implements Provider {
     return this.catalog
   }
 
-  refresh?: (signal: AbortSignal) => Promise<void> = async (signal) => {
+  refresh?: (signal: AbortSignal, apiKey?: string) => Promise<void> = async (signal, apiKey) => {
     const body = await this.options.http.json<unknown>(
-      { url: `${this.baseUrl}/models`, headers: this.headers(this.options.settings.apiKeys[0]) },
+      { url: `${this.baseUrl}/models`, headers: this.headers(apiKey ?? this.options.settings.apiKeys[0]) },
       discoveryContext(this.options.settings, signal),
     )
     this.catalog = (this.options.parseModels ?? openAIModelIds)(body)

@@ -103,9 +103,9 @@ export class PollinationsProvider implements Provider {
   }
 
   /** Unreachable (no network, DNS failure) is normal: the registry logs it at debug level. */
-  refresh?: (signal: AbortSignal) => Promise<void> = async (signal) => {
+  refresh?: (signal: AbortSignal, apiKey?: string) => Promise<void> = async (signal, apiKey) => {
     const body = await this.#http.json<unknown>(
-      { url: this.layout.modelsUrl, headers: this.#headers(this.#settings.apiKeys[0]) },
+      { url: this.layout.modelsUrl, headers: this.#headers(apiKey ?? this.#settings.apiKeys[0]) },
       discoveryContext(this.#settings, signal),
     )
     this.#catalog = pollinationsModelIds(body)

@@ -62,14 +62,14 @@ export class AnthropicProvider implements Provider {
     return headers
   }
 
-  refresh?: (signal: AbortSignal) => Promise<void> = async (signal) => {
+  refresh?: (signal: AbortSignal, apiKey?: string) => Promise<void> = async (signal, apiKey) => {
     const ids: string[] = []
     let after: string | undefined
     for (let page = 0; page < MAX_MODEL_PAGES; page++) {
       const query = new URLSearchParams({ limit: String(MODELS_PAGE_LIMIT) })
       if (after) query.set('after_id', after)
       const body = await this.#options.http.json<ModelsPage>(
-        { url: `${this.#baseUrl}/v1/models?${query}`, headers: this.#headers(this.#options.settings.apiKeys[0]) },
+        { url: `${this.#baseUrl}/v1/models?${query}`, headers: this.#headers(apiKey ?? this.#options.settings.apiKeys[0]) },
         discoveryContext(this.#options.settings, signal),
       )
       if (!Array.isArray(body?.data)) throw new UpstreamError('malformed', 'the /v1/models answer has no data array')

@@ -55,3 +55,27 @@ t.test('a provider that answers /models with garbage keeps an empty catalog, qui
   t.teardown(async () => { await gw.close(); await mock.close() })
   t.same((await gw.client.models.list()).data, [])
 })
+
+// Issue 9 item 16: discovery used key #1 of a pool; with that key revoked the catalog stayed
+// empty and the provider served nothing while key #2 worked.
+t.test('discovery takes keys from the pool: a revoked first key is taken out and the next one discovers the catalog', async (t) => {
+  const { startMockServer } = await import('../mocks/server.ts')
+  const REVOKED = 'revoked-key-0000000000001'
+  const GOOD = 'working-key-0000000000002'
+  const upstream = await startMockServer((req, res) => {
+    const key = (req.headers.authorization ?? '').replace(/^Bearer /, '')
+    if (key !== GOOD) {
+      res.writeHead(401, { 'content-type': 'application/json' })
+      return void res.end(JSON.stringify({ error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }))
+    }
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ object: 'list', data: [{ id: 'pool-model', object: 'model', created: 0, owned_by: 'x' }] }))
+  })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'pooled', POOLED_BASE_URL: `${upstream.origin}/v1`, POOLED_API_KEY: `${REVOKED},${GOOD}` })
+  t.teardown(async () => { await gw.close(); await upstream.close() })
+  t.same((await gw.client.models.list()).data.map((m) => m.id), ['pool-model'], 'the catalog came from the working key')
+  const status = await (await fetch(`${gw.url}/providers`)).json() as any
+  const keys = status.providers.find((p: any) => p.name === 'pooled').keys
+  t.same(keys.map((k: any) => k.state), ['disabled', 'available'], 'the rejected key is out, as after a rejected request')
+  t.notOk(JSON.stringify(status).includes(REVOKED) || gw.logs.join('\n').includes(REVOKED), 'the revoked key appears nowhere')
+})
