@@ -3,6 +3,7 @@
 // fields tiergate does not know (cache_control, citations, server tools, new API fields) pass
 // untouched to a native Anthropic upstream.
 import { Type } from '@sinclair/typebox'
+import { MAX_TOKENS_LIMIT } from '../../routes/v1/schemas.ts'
 
 const Open = { additionalProperties: true } as const
 
@@ -53,11 +54,11 @@ const inputFields = {
 
 export const MessagesRequest = Type.Object({
   ...inputFields,
-  max_tokens: Type.Integer({ minimum: 1, description: 'Required, as Anthropic requires it' }),
+  max_tokens: Type.Integer({ minimum: 1, maximum: MAX_TOKENS_LIMIT, description: 'Required, as Anthropic requires it' }),
   stream: Type.Optional(Type.Boolean()),
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  top_k: Type.Optional(Type.Integer({ minimum: 0 })),
+  top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TOKENS_LIMIT })),
   stop_sequences: Type.Optional(Type.Array(Type.String())),
   metadata: Type.Optional(Type.Object({ user_id: Type.Optional(Type.String()) }, Open)),
   session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'tiergate: continue a server-side conversation (never sent upstream; or the x-session-id header)' })),

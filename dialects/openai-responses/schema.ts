@@ -1,6 +1,7 @@
 // TypeBox schemas of POST/GET/DELETE /v1/responses: validation, OpenAPI and examples in one
 // place. Objects stay open: fields tiergate does not model reach a native upstream untouched.
 import { Type } from '@sinclair/typebox'
+import { MAX_TOKENS_LIMIT } from '../../routes/v1/schemas.ts'
 
 const Open = { additionalProperties: true } as const
 
@@ -15,7 +16,7 @@ export const ResponsesCreateRequest = Type.Object({
   parallel_tool_calls: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
   text: Type.Optional(Type.Union([Type.Object({ format: Type.Optional(Type.Object({ type: Type.String() }, Open)) }, Open), Type.Null()])),
   reasoning: Type.Optional(Type.Union([Type.Object({ effort: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, Open), Type.Null()])),
-  max_output_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  max_output_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_TOKENS_LIMIT }), Type.Null()])),
   temperature: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 2 }), Type.Null()])),
   top_p: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])),
   metadata: Type.Optional(Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()])),

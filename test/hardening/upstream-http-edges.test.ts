@@ -44,6 +44,24 @@ t.test('integers within sane bounds', async (t) => {
   t.equal(upstream.chatRequests()[0].body.seed, Number.MAX_SAFE_INTEGER, 'the seed arrives exactly')
 })
 
+t.test('the other dialects bound their token counts too: Messages max_tokens/top_k, Responses max_output_tokens', async (t) => {
+  const upstream = await startOpenAIMock({ models: ['m'] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'up', UP_BASE_URL: upstream.baseUrl, UP_MODELS: 'm' })
+  t.teardown(async () => { await gw.close(); await upstream.close() })
+  const cases = [
+    ['/v1/messages', `{"model":"m","max_tokens":1e308,"messages":[{"role":"user","content":"hi"}]}`, 'invalid_request_error'],
+    ['/v1/messages', `{"model":"m","max_tokens":10,"top_k":1e308,"messages":[{"role":"user","content":"hi"}]}`, 'invalid_request_error'],
+    ['/v1/responses', `{"model":"m","max_output_tokens":1e308,"input":"hi"}`, undefined],
+  ] as const
+  for (const [path, body, anthropicType] of cases) {
+    const res = await postJson(`${gw.url}${path}`, body)
+    t.equal(res.status, 400, `${path} ${body}`)
+    if (anthropicType) t.equal(res.json.error.type, anthropicType, 'in the Anthropic envelope')
+    else t.ok(isEnvelope(res.json), 'in the OpenAI envelope')
+  }
+  t.equal(upstream.chatRequests().length, 0, 'nothing went upstream')
+})
+
 t.test('Content-Encoding: 415 unsupported_media_type, gzip or not', async (t) => {
   const gw = await startGateway({})
   t.teardown(() => gw.close())
