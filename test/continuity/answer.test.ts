@@ -14,15 +14,18 @@ interface LegSpec {
   calls?: Array<{ id: string; name: string; args: string[] }>
   finish?: 'stop' | 'tool_calls' | 'length'
   usage?: Usage
+  /** Chunks of a native passthrough: each carries the upstream's own wire text. */
+  native?: boolean
 }
 
 /** The chunks an adapter yields for a leg: role, reasoning, text, call fragments, finish, usage. */
+let wire = 0
 function leg(spec: LegSpec): ChatChunk[] {
   const base = { id: spec.id, object: 'chat.completion.chunk' as const, created: spec.id === 'first' ? 100 : 200, model: spec.model }
   const chunk = (delta: ChatChunk['choices'][0]['delta'], finish: ChatChunk['choices'][0]['finish_reason'] = null): ChatChunk => {
     const c: ChatChunk = { ...base, choices: [{ index: 0, delta, finish_reason: finish }] }
     c[RAW_JSON] = JSON.stringify(c)
-    c[NATIVE_WIRE] = { dialect: 'anthropic-messages', text: 'event: x\n\n' }
+    if (spec.native) c[NATIVE_WIRE] = { dialect: 'anthropic-messages', text: `event: e${wire++}\n\n` }
     return c
   }
   const chunks = [chunk({ role: 'assistant', content: '' })]
@@ -127,6 +130,30 @@ t.test('tool calls are held until complete and sent whole, one fragment each', a
     { index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
     { index: 1, id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{}' } },
   ])
+  t.same(finishes(out), ['tool_calls'])
+})
+
+t.test('native passthrough: a held tool call is held as the upstream chunks themselves and released unchanged, in order', async (t) => {
+  const answer = new ResumableAnswer(request(), { holdToolCalls: true })
+  const chunks = leg({ id: 'first', model: 'primary', native: true, text: ['Checking.'], calls: [{ id: 'call_1', name: 'get_weather', args: ['{"city"', ':"Paris"}'] }, { id: 'call_2', name: 'get_time', args: ['{}'] }], finish: 'tool_calls' })
+  const along = chunks.map((c) => answer.accept(c))
+  t.same(along.slice(2, 5).map((o) => o.length), [0, 0, 0], 'nothing of the first call before it is complete')
+  t.same(along[5].map((c) => chunks.indexOf(c)), [2, 3, 4], 'the second call starting releases the first, as the very chunks that came')
+  const out = along.flat()
+  t.ok(out.every((c, i) => c === chunks[i]), 'every chunk goes out unchanged (its wire text kept), in the upstream order')
+  t.equal(out.length, chunks.length)
+  t.same(answer.finish(), [])
+})
+
+t.test('native passthrough: a cut inside a held call resumes like a translated one (the client saw none of it)', async (t) => {
+  const answer = new ResumableAnswer(request(), { holdToolCalls: true })
+  const call = { id: 'call_1', name: 'get_weather', args: ['{"city"', ':"Paris"}'] }
+  const { out, resumable } = play(answer, [
+    { spec: { id: 'first', model: 'primary', native: true, calls: [call] }, cut: 3 },
+    { spec: { id: 'second', model: 'fb-ok', calls: [{ ...call, id: 'call_9' }], finish: 'tool_calls' } },
+  ])
+  t.same(resumable, [true])
+  t.same(calls(out), [{ index: 0, id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }])
   t.same(finishes(out), ['tool_calls'])
 })
 

@@ -151,7 +151,7 @@ t.test('a native stream cut mid-answer and resumed on a translated provider read
   t.ok(deltas.every((e) => e.item_id === messages[0].id && e.output_index === 0), 'every delta names the same item')
 })
 
-t.test('a streamed native function call: byte for byte when calls stream live; a valid translated stream when the router holds them', async (t) => {
+t.test('a streamed native function call: byte for byte whether calls stream live or the router holds them', async (t) => {
   const live = await setup(t, { STREAM_TOOL_CALLS: 'live' })
   const tools = [{ type: 'function', name: 'forecast', parameters: { type: 'object' } }]
   const args = '{"city":"Paris","days":[1,2,3],"units":"metric"}'
@@ -159,10 +159,12 @@ t.test('a streamed native function call: byte for byte when calls stream live; a
   const text = await (await post(live.gw.url, { model: MODEL, input: 'forecast', stream: true, tools })).text()
   t.equal(text, live.native.lastBody(), 'STREAM_TOOL_CALLS=live: every byte as the upstream sent it')
 
-  // STREAM_TOOL_CALLS=held (the default): the router rewrites the fragments into whole calls and
-  // drops their native wire text (plugins/router/resume), so the answer is re-encoded — still
-  // OpenAI's event sequence, with the same call, but not the upstream's bytes or ids.
+  // STREAM_TOOL_CALLS=held (the default): the router holds the call's native chunks until the
+  // call is complete and releases them unchanged (plugins/router/resume/answer.ts): the same bytes.
   const held = await setup(t)
+  held.native.script({ toolCalls: [{ callId: 'call_n3', name: 'forecast', arguments: args }], pieces: 8 })
+  const heldText = await (await post(held.gw.url, { model: MODEL, input: 'forecast', stream: true, tools })).text()
+  t.equal(heldText, held.native.lastBody(), 'STREAM_TOOL_CALLS=held: every byte as the upstream sent it too')
   held.native.script({ toolCalls: [{ callId: 'call_n2', name: 'forecast', arguments: args }], pieces: 8 })
   const stream = held.gw.client.responses.stream({ model: MODEL, input: 'forecast', tools: [{ type: 'function', name: 'forecast', parameters: { type: 'object' }, strict: false }] })
   const types: string[] = []

@@ -19,7 +19,7 @@
 //   accept() may throw ContinuationDiverged (a start-over that stopped matching what the
 //   client has): treat it as that leg's failure (a malformed stream), canResume() stays true.
 //   answer.usage() is what the client received, for the `usage` event.
-import type { ChatChunk, ChatRequest, ToolCall, Usage } from '../../../providers/contract.ts'
+import { NATIVE_WIRE, type ChatChunk, type ChatRequest, type ToolCall, type Usage } from '../../../providers/contract.ts'
 import { MIN_REPEAT_WORDS, OverlapCutter } from './overlap.ts'
 import { RepeatedCallFilter, ToolCallHolder, wholeFragment } from './tool-calls.ts'
 import { continuationRequest, type ResumeStrategy } from './continuation.ts'
@@ -50,6 +50,13 @@ export class ResumableAnswer {
   #lastModel = ''
   #filters: LegFilters | undefined
   readonly #holder = new ToolCallHolder()
+  /**
+   * First leg of a native passthrough (chunks carrying the upstream's own wire text): a held
+   * tool call is held as the chunks themselves — every chunk from the call's start on, in order —
+   * and released unchanged once the call is complete, so the client still gets the upstream's
+   * bytes, only later. Undefined while nothing is held this way.
+   */
+  #nativeHeld: ChatChunk[] | undefined
 
   // What the client has received.
   #text = ''
@@ -78,6 +85,9 @@ export class ResumableAnswer {
     if (this.#leg === 0 && chunk.usage) this.#firstLegUsage = chunk.usage
     if (chunk.choices.some((c) => c.index !== 0)) this.#multiChoice = true
     if (this.#multiChoice) return [this.#leg === 0 ? chunk : restamp(chunk, this.#stamp)]
+    if (this.#leg === 0 && this.#holdToolCalls && (this.#nativeHeld || (chunk[NATIVE_WIRE] && hasToolFragments(chunk.choices[0]?.delta)))) {
+      return this.#holdNative(chunk)
+    }
     if (this.#leg === 0 && this.#passesUnchanged(chunk)) {
       this.#recordUnchanged(chunk)
       if (chunk.usage) this.#usageSent = true
@@ -89,6 +99,10 @@ export class ResumableAnswer {
   /** The leg ended cleanly: release what is held (text being decided, tool calls being assembled). */
   finish(): ChatChunk[] {
     if (!this.#stamp) return []
+    if (this.#nativeHeld) {
+      this.#holder.release().forEach((call) => this.#calls.push(call))
+      return this.#releaseNative(this.#nativeHeld.length)
+    }
     const source: ChatChunk = { id: this.#stamp.id, object: 'chat.completion.chunk', created: this.#stamp.created, model: this.#lastModel, choices: [] }
     const out = this.#emit(source, this.#flushText(), this.#holder.release(), undefined)
     // A client that asked for usage gets it even when the continuing upstream ignored stream_options.
@@ -122,6 +136,7 @@ export class ResumableAnswer {
     this.#legModel = model
     this.#lastModel = model
     this.#holder.discard() // a call cut half-way is written again by the continuation
+    this.#nativeHeld = undefined // the client never saw those chunks
     this.#filters = {
       text: new OverlapCutter(this.#text, MIN_REPEAT_WORDS[strategy]),
       // Reasoning is never sent back: a restart repeats it from the start, rarely its last words.
@@ -135,6 +150,37 @@ export class ResumableAnswer {
     if (this.#leg === 0) return this.#firstLegUsage
     const prompt = this.#firstLegUsage?.prompt_tokens ?? estimatePromptTokens(this.#original.messages)
     return usageOf(prompt, estimateCompletionTokens({ text: this.#text, reasoning: this.#reasoning, toolCalls: this.#calls }))
+  }
+
+  /**
+   * Native first leg: the chunk joins what is held; a call completed by it (a later call starts)
+   * releases every chunk before it, a finish releases everything, and once no call is open the
+   * chunks go out as they came again.
+   */
+  #holdNative(chunk: ChatChunk): ChatChunk[] {
+    const held = (this.#nativeHeld ??= [])
+    held.push(chunk)
+    const choice = chunk.choices[0]
+    const completed = hasToolFragments(choice?.delta) ? this.#holder.add(choice.delta.tool_calls) : []
+    if (choice?.finish_reason) completed.push(...this.#holder.release())
+    this.#calls.push(...completed)
+    if (!this.#holder.holding()) return this.#releaseNative(held.length)
+    // The chunk that started a new call stays held with it; what came before is complete.
+    return completed.length > 0 ? this.#releaseNative(held.length - 1) : []
+  }
+
+  /** The first `count` held native chunks go out unchanged, and count as delivered. */
+  #releaseNative(count: number): ChatChunk[] {
+    const held = this.#nativeHeld ?? []
+    const out = held.splice(0, count)
+    if (held.length === 0) this.#nativeHeld = undefined
+    for (const chunk of out) {
+      this.#recordUnchanged(chunk)
+      if (chunk.usage) this.#usageSent = true
+    }
+    // Released whole: no call is left half-delivered.
+    this.#liveCallOpen = false
+    return out
   }
 
   /** The first leg's chunks go out as they came unless a tool call must be held or released. */
