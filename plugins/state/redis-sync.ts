@@ -18,6 +18,8 @@ import { OutageLog, withDeadline } from './redis-deadline.ts'
 
 /** Keys fetched per SCAN round trip while loading the shared state. */
 const SCAN_BATCH = 200
+/** After a failed join (Redis half back), try again this soon. */
+const RESYNC_RETRY_MS = 200
 
 interface MergeCommands {
   tiergateStateMerge(key: string, message: string, deadline: string, ttl: string, channel: string): Promise<number>
@@ -89,41 +91,58 @@ export default fp(async function redisStateSync(app: FastifyInstance) {
     } while (cursor !== '0')
   }
 
-  /** Joining (or re-joining after an outage): what the others know, then what we learned alone. */
+  /**
+   * Joining (or re-joining after an outage): subscribe, load what the others know, then publish
+   * what we learned alone. Both connections must be up (they reconnect independently, and a
+   * command on one still down fails at once: no offline queue); whichever comes back last
+   * triggers it, and a failed attempt is retried shortly while Redis answers nothing.
+   */
+  let synced = false
+  let retry: NodeJS.Timeout | undefined
+  let running = false
   async function resync(): Promise<void> {
+    clearTimeout(retry)
+    if (closing || running || redis!.status !== 'ready' || subscriber.status !== 'ready') return
+    running = true
     try {
+      await bounded(subscriber.subscribe(STATE_CHANNEL))
       await load()
       const now = Date.now()
       for (const e of local.values()) if ((deadlineOf(e) ?? 0) > now) publish(e)
+      synced = true
       outage.ok()
     } catch (err) {
       outage.failed(err)
+      retry = setTimeout(() => void resync(), RESYNC_RETRY_MS)
+      retry.unref()
+    } finally {
+      running = false
     }
   }
 
-  let synced = false
   subscriber.on('message', (_channel, text) => {
     const message = parseMessage(text)
     if (message && message.origin !== origin) applyRemote(message.event)
   })
   // Subscribed on every (re)connect: a SUBSCRIBE sent while disconnected fails (no offline
   // queue, see plugins/redis.ts), and ioredis re-subscribes only what once succeeded.
-  subscriber.on('ready', () => {
-    if (closing) return
-    void bounded(subscriber.subscribe(STATE_CHANNEL))
-      .then(() => resync())
-      .then(() => { synced = subscriber.status === 'ready' }, (err) => outage.failed(err))
-  })
+  subscriber.on('ready', () => void resync())
+  redis.on('ready', () => void resync())
   subscriber.on('close', () => {
     synced = false
     if (!closing) outage.failed(new Error('subscription connection closed'))
   })
+  redis.on('close', () => {
+    synced = false
+  })
+  void resync()
 
   const unsubscribe = app.providerState.subscribe(publish)
   app.decorate('stateSync', { connected: () => synced })
 
   app.addHook('onClose', async () => {
     closing = true
+    clearTimeout(retry)
     unsubscribe()
     await subscriber.quit().catch(() => subscriber.disconnect())
   })

@@ -10,6 +10,9 @@ import { affinityKeys } from '../../plugins/affinity-key.ts'
 const KEYS = ['sk-key-one-00000000001111', 'sk-key-two-00000000002222']
 const keyName = (mock: OpenAIMock, i: number) => (String(mock.chatRequests()[i].headers.authorization).endsWith('1111') ? 'one' : 'two')
 
+/** The pool's own rotation: two keys taking turns (which one starts depends on what used the pool before, e.g. discovery). */
+const alternates = (keys: string[]) => keys.every((k, i) => k === keys[i % 2]) && keys[0] !== keys[1]
+
 async function start(t: Test, env: Record<string, string> = {}, mock?: OpenAIMock) {
   const upstream = mock ?? await startOpenAIMock()
   const gw = await startGateway({ CUSTOM_PROVIDERS: 'upstream', UPSTREAM_BASE_URL: upstream.baseUrl, UPSTREAM_API_KEY: KEYS.join(','), RATE_LIMIT_MAX: '0', ...env })
@@ -46,7 +49,7 @@ t.test('affinityKeys: turn n+1 looks up what turn n recorded', async (t) => {
 t.test('without affinity the pool rotates keys; with it a conversation stays on its key', async (t) => {
   const off = await start(t, { AFFINITY_TTL_MS: '0' })
   await converse([off.gw], 4, 'rotating')
-  t.same([0, 1, 2, 3].map((i) => keyName(off.mock, i)), ['one', 'two', 'one', 'two'], 'least recently used key first, turn by turn')
+  t.ok(alternates([0, 1, 2, 3].map((i) => keyName(off.mock, i))), 'least recently used key first, turn by turn')
 
   const { gw, mock } = await start(t)
   // Two conversations interleaved: each keeps its own key.
@@ -106,5 +109,5 @@ t.test('with Redis the pin is shared: turns alternating over two instances stay 
 t.test('identical one-off requests are no conversation: they keep spreading over the pool', async (t) => {
   const { gw, mock } = await start(t)
   for (let i = 0; i < 4; i++) t.equal((await postJson(`${gw.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the same one-off question' }] })).status, 200)
-  t.same([0, 1, 2, 3].map((i) => keyName(mock, i)), ['one', 'two', 'one', 'two'])
+  t.ok(alternates([0, 1, 2, 3].map((i) => keyName(mock, i))), 'the keys take turns')
 })
