@@ -49,8 +49,9 @@ async function chat(body: unknown, options: { headers?: Record<string, string> }
   return { status: res.status, headers: res.headers, json: text.startsWith('{') ? JSON.parse(text) : undefined, text }
 }
 const keyUsed = (i: number) => (String(mock.chatRequests()[i].headers.authorization).endsWith(KEY_ALPHA) ? 'alpha' : 'bravo')
-const alphaCooling = (gw: Gateway) => (gw.app.providers.get('upstream')!.keys.status() as Array<{ fingerprint: string; availableInMs: number }>)
-  .find((k) => k.fingerprint === fingerprint(KEY_ALPHA))!.availableInMs > 0
+const cooling = (gw: Gateway, key: string) => (gw.app.providers.get('upstream')!.keys.status() as Array<{ fingerprint: string; availableInMs: number }>)
+  .find((k) => k.fingerprint === fingerprint(key))!.availableInMs > 0
+const alphaCooling = (gw: Gateway) => cooling(gw, KEY_ALPHA)
 
 t.test('the balancer spreads requests over the three instances', async (t) => {
   const before = await served()
@@ -68,7 +69,7 @@ t.test('item 1: a 429 seen by one instance cools that key on all of them', async
   t.equal(res.status, 200, 'answered with the other key')
   const limitedKey = keyUsed(start)
   const answeredAt = Date.now()
-  await waitFor(() => gws.every((gw) => (limitedKey === 'alpha' ? alphaCooling(gw) : true)), 'every instance to cool the key', 2000)
+  await waitFor(() => gws.every((gw) => cooling(gw, limitedKey === 'alpha' ? KEY_ALPHA : KEY_BRAVO)), 'every instance to cool the key', 2000)
   t.comment(`cooldown on every instance ${Date.now() - answeredAt} ms after the answer`)
   index = mock.chatRequests().length
   const deadline = answeredAt + 2000 - 100
