@@ -33,19 +33,46 @@ export async function startChild(script: string, env: Record<string, string> = {
   return { child, port: message.port, pid: child.pid! }
 }
 
-/** The gateway exactly as users run it (`node server.ts`), with a benchmark environment. */
-export async function startGateway(env: Record<string, string>): Promise<Server> {
+/**
+ * How `npm start` runs the server: the environment assignments and node flags of package.json's
+ * start script (`NAME=value … node --flag … server.ts`), so that the bench measures what users
+ * run. `--env-file-if-exists` is left out: a benchmark must not read the developer's .env.
+ * BENCH_NODE_FLAGS replaces the flags, NODE_COMPILE_CACHE (set for the bench) replaces the cache
+ * directory and BENCH_NO_COMPILE_CACHE=1 drops it, to measure what each one buys.
+ */
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
+  const script: string = JSON.parse(readFileSync(`${here}../package.json`, 'utf8')).scripts.start
+  const words = script.trim().split(/\s+/)
+  const env: Record<string, string> = {}
+  let i = 0
+  for (; i < words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[i]); i++) {
+    const [name, ...value] = words[i].split('=')
+    env[name] = value.join('=')
+  }
+  let flags = words.slice(i + 1).filter((w) => w.startsWith('--') && !w.startsWith('--env-file'))
+  if (process.env.BENCH_NODE_FLAGS !== undefined) flags = process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean)
+  if (process.env.NODE_COMPILE_CACHE) env.NODE_COMPILE_CACHE = process.env.NODE_COMPILE_CACHE
+  if (process.env.BENCH_NO_COMPILE_CACHE === '1') delete env.NODE_COMPILE_CACHE
+  return { env, flags }
+}
+
+/** The gateway exactly as users run it (`npm start`), with a benchmark environment. */
+export async function startGateway(env: Record<string, string>): Promise<Server & { flags: string[] }> {
   const port = await freePort()
+  const start = startCommand()
   const child = fork(`${here}../server.ts`, {
+    cwd: `${here}..`,
+    execArgv: start.flags,
     env: {
       PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
       PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations,local', MODELS_REFRESH_MS: '0', RATE_LIMIT_MAX: '0',
+      ...start.env,
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return { child, port, pid: child.pid! }
+    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return { child, port, pid: child.pid!, flags: [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), ...start.flags] }
     if (child.exitCode !== null) break
     await new Promise((r) => setTimeout(r, 100))
   }
