@@ -10,8 +10,10 @@
 // behind pay nothing), and the first one after that window probes again. One timeout alone
 // arms nothing: a process starved of CPU can see one spurious timeout.
 // Reconnects on its own, quickly, so everything recovers when Redis returns.
+// ioredis is imported only when REDIS_URL is set: a gateway without Redis does not pay its
+// memory (issue 14); everything else imports only its types.
 import fp from 'fastify-plugin'
-import { Redis, type Command } from 'ioredis'
+import type { Redis, Command } from 'ioredis'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -70,6 +72,7 @@ export default fp(async function redis(app) {
     return
   }
   const options = redisOptions(app.config.redisTimeoutMs)
+  const { Redis } = await import('ioredis')
   const client = new Redis(url, options)
   failFastWhileHung(client, app.config.redisTimeoutMs)
   client.on('error', (err) => app.log.warn({ err: err.message }, 'redis error'))

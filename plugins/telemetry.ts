@@ -6,16 +6,13 @@
 // only the context manager is process-wide (AsyncLocalStorage: stateless, shared by all).
 // Prompt and completion text only with OTEL_CAPTURE_CONTENT=1; headers are never recorded.
 // Decorates nothing; depends on `events` (attempts, usage, stream ends, resumes) and `registry`.
+// OpenTelemetry is loaded only when tracing is on (dynamic imports below): its SDK and OTLP
+// exporter cost ~15 MB of RSS that a gateway without traces should not pay (issue 14).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { context } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
-import { resourceFromAttributes } from '@opentelemetry/resources'
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions'
-import { RequestTrace, currentTrace } from './telemetry/trace.ts'
-import { ATTR_TIERGATE_RESUME, outputAttributes, requestAttributes, serverEndAttributes, serverStartAttributes, usageAttributes } from './telemetry/attributes.ts'
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace'
+import type { RequestTrace } from './telemetry/trace.ts'
+import { installTraceHeaders } from './telemetry/attempt-headers.ts'
 import { createRedactor } from './redact.ts'
 
 export interface TelemetryOptions {
@@ -33,19 +30,28 @@ declare module 'fastify' {
 const TRACED_ROUTE = /^\/v1\//
 
 let contextManagerInstalled = false
-function installContextManager(): void {
+async function installContextManager(): Promise<void> {
   if (contextManagerInstalled) return
   contextManagerInstalled = true
+  const [{ context }, { AsyncLocalStorageContextManager }, { traceHeaders }] = await Promise.all([
+    import('@opentelemetry/api'), import('@opentelemetry/context-async-hooks'), import('./telemetry/trace.ts'),
+  ])
   // false when the embedding program set its own: then that one carries our context.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  installTraceHeaders(traceHeaders)
 }
 
 export default fp<TelemetryOptions>(async function telemetry(app: FastifyInstance, options) {
   const { endpoint, headers, serviceName, captureContent } = app.config.telemetry
-  const exporter = options.spanExporter ?? (endpoint ? new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, headers }) : undefined)
   app.decorateRequest('requestTrace', undefined)
-  if (!exporter) return
-  installContextManager()
+  if (!options.spanExporter && !endpoint) return
+  const [{ context }, { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider }, { OTLPTraceExporter }, { resourceFromAttributes }, { ATTR_SERVICE_NAME }, { RequestTrace, currentTrace }, attributes] = await Promise.all([
+    import('@opentelemetry/api'), import('@opentelemetry/sdk-trace'), import('@opentelemetry/exporter-trace-otlp-http'), import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'), import('./telemetry/trace.ts'), import('./telemetry/attributes.ts'),
+  ])
+  const { ATTR_TIERGATE_RESUME, outputAttributes, requestAttributes, serverEndAttributes, serverStartAttributes, usageAttributes } = attributes
+  const exporter = options.spanExporter ?? new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, headers })
+  await installContextManager()
 
   const processor: SpanProcessor = options.spanExporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })
   const provider = new TracerProvider({ resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }), spanProcessors: [processor] })

@@ -8,7 +8,7 @@ import { createUpstreamPool } from '../upstream-pool.ts'
 import type { BodyStream, UpstreamRequest, UpstreamResponse } from './types.ts'
 import { DEFAULT_UPSTREAM_LIMITS, overCap, setBodyLimits, type UpstreamLimits } from './limits.ts'
 import { errorFromResponse, readText } from './errors.ts'
-import { traceHeaders } from '../../plugins/telemetry/trace.ts'
+import { traceHeaders } from '../../plugins/telemetry/attempt-headers.ts'
 
 /** undici's own timeouts back the attempt's timers up; they must not fire first. */
 const BACKSTOP_SLACK_MS = 1000
