@@ -29,7 +29,8 @@ export async function openPage(t: Test, browser: Browser, url: string, viewport 
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, colorScheme: 'light' })
   t.teardown(() => context.close())
   const page = await context.newPage()
-  page.setDefaultTimeout(10_000)
+  // Generous: a loaded 2-core CI machine can take seconds to render; a real hang still fails.
+  page.setDefaultTimeout(30_000)
   const problems: string[] = []
   page.on('console', (message) => {
     // A 4xx/5xx the page handles itself still logs "Failed to load resource"; that is not a fault of the page.

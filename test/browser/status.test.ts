@@ -75,7 +75,7 @@ t.test('with gateway keys the page uses the key stored by the playground', async
 
   // Set in the playground, read by the status page on its next refresh.
   await page.evaluate(() => localStorage.setItem('tiergate.apiKey', 'status-key-98765'))
-  await page.waitForSelector(row('first'), { timeout: 10_000 })
+  await page.waitForSelector(row('first'), { timeout: 30_000 })
   t.equal(await page.isVisible('#notice'), false)
   t.equal(await page.locator('#providers tbody tr').count(), 2)
 })
