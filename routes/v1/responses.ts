@@ -103,6 +103,7 @@ export default async function responses(app: FastifyInstance) {
     reply.header('x-tiergate-provider', routed.provider)
       .header('x-tiergate-tier', String(routed.tier))
       .header('x-tiergate-attempts', String(routed.attempts))
+    if (routed.cache) reply.header('x-tiergate-cache', routed.cache)
     const entry = { owner, rootId: conversationId, input: identifiedInput(body) }
     // `store: false` keeps nothing (as at OpenAI, whose own answer echoes the flag).
     const keep = body.store !== false
