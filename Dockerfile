@@ -17,7 +17,14 @@ COPY --from=deps /app/node_modules ./node_modules
 # .dockerignore admits only what runs: package.json, the root .ts files, plugins/, providers/,
 # routes/ and public/. Owned by root: the server can read its code, not change it.
 COPY . .
+# Node's compile cache (type-stripped and compiled modules), warmed at build time by the user
+# and flags that run the server (the cache is kept per user id and V8 flags): at start Node
+# reads it instead of stripping types with its WebAssembly stripper — idle RSS 153 -> 136 MB.
+# Read-only at run time (k8s readOnlyRootFilesystem): a module it lacks is compiled as usual.
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN mkdir .compile-cache && chown node .compile-cache
 USER node
+RUN node --max-semi-space-size=16 --input-type=module -e "await import('/app/server.ts')"
 EXPOSE 8080
 # The slim image has no curl: ask /health with Node's own fetch.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
@@ -25,4 +32,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # What `npm start` runs, without npm in between (so SIGTERM reaches Node and it drains). The
 # image holds no .env (secrets stay out of it): mount one at /app/.env, or pass the variables
 # (`docker run --env-file .env`, compose's env_file); variables already set win over the file.
-CMD ["node", "--env-file-if-exists=.env", "server.ts"]
+# --max-semi-space-size=16 (MB): V8's young generation at half its default, which it grows to
+# under load; RSS after the c=50 bench load 273 -> 177 MB, CPU per request unchanged (README, Benchmarks).
+CMD ["node", "--max-semi-space-size=16", "--env-file-if-exists=.env", "server.ts"]
