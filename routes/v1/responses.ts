@@ -25,7 +25,11 @@ const TAG = 'OpenAI Responses'
 /** The provider whose own API is the Responses API: it gets requests tiergate cannot translate. */
 const NATIVE_PROVIDER = 'openai'
 
-async function loadPrevious(store: ResponsesStore, id: string, owner: string, log: FastifyBaseLogger): Promise<StoredResponse> {
+/**
+ * A stored response of `owner`'s, or `notFound(id)` — another key's response looks exactly
+ * like a missing one. A store that cannot be read is a 503, never "not found".
+ */
+async function readOwned(store: ResponsesStore, id: string, owner: string, log: FastifyBaseLogger, notFound: (id: string) => Error): Promise<StoredResponse> {
   let stored: StoredResponse | undefined
   try {
     stored = await store.get(id)
@@ -33,8 +37,7 @@ async function loadPrevious(store: ResponsesStore, id: string, owner: string, lo
     log.error({ err, store: store.kind }, 'responses store read failed')
     throw responsesStoreUnavailable()
   }
-  // Another key's response looks exactly like a missing one.
-  if (!stored || stored.owner !== owner) throw previousResponseNotFound(id)
+  if (!stored || stored.owner !== owner) throw notFound(id)
   return stored
 }
 
@@ -82,7 +85,7 @@ export default async function responses(app: FastifyInstance) {
   }, async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as ResponsesRequest
     const owner = request.clientKeyId ?? ''
-    const previous = body.previous_response_id ? await loadPrevious(store, body.previous_response_id, owner, request.log) : undefined
+    const previous = body.previous_response_id ? await readOwned(store, body.previous_response_id, owner, request.log, previousResponseNotFound) : undefined
     const history = previous?.items ?? []
     let decoded: Decoded
     try {
@@ -126,17 +129,7 @@ export default async function responses(app: FastifyInstance) {
     return reply.send(sseBody(chunks, encoder, redact) as never)
   })
 
-  async function owned(id: string, owner: string, log: FastifyBaseLogger): Promise<StoredResponse> {
-    let stored: StoredResponse | undefined
-    try {
-      stored = await store.get(id)
-    } catch (err) {
-      log.error({ err, store: store.kind }, 'responses store read failed')
-      throw responsesStoreUnavailable()
-    }
-    if (!stored || stored.owner !== owner) throw responseNotFound(id)
-    return stored
-  }
+  const owned = (id: string, owner: string, log: FastifyBaseLogger) => readOwned(store, id, owner, log, responseNotFound)
 
   app.get('/v1/responses/:id', {
     schema: {
