@@ -33,20 +33,25 @@ function prefixThroughUser(messages: ChatMessage[], fromEnd: number): ChatMessag
   return undefined
 }
 
-export function affinityKeys(req: ChatRequest, partition: string | undefined, conversationId: string | undefined): AffinityKeys {
+/** One kind of key: the conversation id's, then a message prefix's — hashed only when asked for. */
+function keys(req: ChatRequest, partition: string | undefined, conversationId: string | undefined, usersFromEnd: 0 | 1): string[] {
   const scope = `${partition ?? 'anonymous'}:`
+  const out: string[] = []
+  if (conversationId) out.push(`${scope}c:${digest(conversationId)}`)
+  const prefix = prefixThroughUser(req.messages ?? [], usersFromEnd)
   // The model is part of the conversation: a prompt cache is per model.
-  const messageKey = (messages: ChatMessage[]) => `${scope}m:${digest(canonicalJson({ model: req.model, messages, native: req[NATIVE]?.body.system }))}`
-  const lookup: string[] = []
-  const record: string[] = []
-  if (conversationId) {
-    const id = `${scope}c:${digest(conversationId)}`
-    lookup.push(id)
-    record.push(id)
-  }
-  const previous = prefixThroughUser(req.messages ?? [], 1)
-  const current = prefixThroughUser(req.messages ?? [], 0)
-  if (previous) lookup.push(messageKey(previous))
-  if (current) record.push(messageKey(current))
-  return { lookup, record }
+  if (prefix) out.push(`${scope}m:${digest(canonicalJson({ model: req.model, messages: prefix, native: req[NATIVE]?.body.system }))}`)
+  return out
+}
+
+/**
+ * The keys a lookup tries and the keys a record writes, each on its own: the router asks for
+ * one before routing and the other after, and each costs a canonical JSON and a SHA-256 of the
+ * messages — computing both every time doubled affinity's share of a request (issue 14).
+ */
+export const lookupKeys = (req: ChatRequest, partition: string | undefined, conversationId: string | undefined): string[] => keys(req, partition, conversationId, 1)
+export const recordKeys = (req: ChatRequest, partition: string | undefined, conversationId: string | undefined): string[] => keys(req, partition, conversationId, 0)
+
+export function affinityKeys(req: ChatRequest, partition: string | undefined, conversationId: string | undefined): AffinityKeys {
+  return { lookup: lookupKeys(req, partition, conversationId), record: recordKeys(req, partition, conversationId) }
 }

@@ -10,7 +10,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { ChatRequest } from '../providers/contract.ts'
 import type { RequestContext } from './router.ts'
-import { affinityKeys } from './affinity-key.ts'
+import { lookupKeys, recordKeys } from './affinity-key.ts'
 import { OutageLog, withDeadline } from './state/redis-deadline.ts'
 
 export interface Pin {
@@ -97,7 +97,7 @@ export default fp(async function affinity(app: FastifyInstance) {
 
   const affinity: Affinity = {
     async lookup(req, rctx) {
-      const { lookup } = affinityKeys(req, rctx.clientKeyId, rctx.conversationId)
+      const lookup = lookupKeys(req, rctx.clientKeyId, rctx.conversationId)
       if (lookup.length === 0) return undefined
       try {
         const pin = await store.get(lookup)
@@ -109,7 +109,7 @@ export default fp(async function affinity(app: FastifyInstance) {
       }
     },
     async record(req, rctx, served) {
-      const { record } = affinityKeys(req, rctx.clientKeyId, rctx.conversationId)
+      const record = recordKeys(req, rctx.clientKeyId, rctx.conversationId)
       if (record.length === 0) return
       try {
         await store.set(record, { provider: served.provider, key: served.key }, ttlMs)
