@@ -64,6 +64,13 @@ const ProviderStatus = Type.Object({
 
 export default async function providers(app: FastifyInstance) {
   const fallbacks = { total: 0, byTier: {} as Record<string, number> }
+  // Streams cut mid-answer and continued on another candidate (or not), since start.
+  const resumes = { resumed: 0, failed: 0, byStrategy: {} as Record<string, number>, last: null as null | { at: string; from: string; to: string | null; strategy: string | null; outcome: string } }
+  app.events.on('resume', (event) => {
+    resumes[event.outcome]++
+    if (event.strategy) resumes.byStrategy[event.strategy] = (resumes.byStrategy[event.strategy] ?? 0) + 1
+    resumes.last = { at: new Date().toISOString(), from: event.from, to: event.to ?? null, strategy: event.strategy ?? null, outcome: event.outcome }
+  })
   app.events.on('routed', (event) => {
     if (event.outcome !== 'success' || event.firstTier === undefined || !event.fallback) return
     fallbacks.total++
@@ -79,11 +86,18 @@ export default async function providers(app: FastifyInstance) {
         200: Type.Object({
           providers: Type.Array(ProviderStatus),
           fallbacks: Type.Object({ total: Type.Integer(), byTier: Type.Record(Type.String(), Type.Integer()) }, { description: 'answered requests that did not get their answer from the first candidate (it failed, or was skipped: open breaker, no free key, cannot serve), since start, by first→answering tier' }),
+          resumes: Type.Object({
+            resumed: Type.Integer(),
+            failed: Type.Integer(),
+            byStrategy: Type.Record(Type.String(), Type.Integer()),
+            last: Type.Union([Type.Object({ at: Type.String(), from: Type.String(), to: Type.Union([Type.String(), Type.Null()]), strategy: Type.Union([Type.String(), Type.Null()]), outcome: Type.String() }), Type.Null()]),
+          }, { description: 'streams cut after their first chunk and continued on another candidate (resumed), or that no candidate could continue (failed), since start; `from`/`to` are provider/model' }),
         }),
       },
     },
   }, async () => ({
     providers: app.providers.list().sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name)).map((entry) => providerSnapshot(entry, app.discovery.status(entry.name))),
     fallbacks,
+    resumes,
   }))
 }

@@ -20,6 +20,14 @@ function keysSummary(keys) {
   return available === keys.length ? `${keys.length} ok` : `${available}/${keys.length} ok`
 }
 
+/** Models whose own breaker is not closed (a model's faults never take the others down). */
+function modelBreakers(p) {
+  const troubled = (p.breaker.models ?? []).filter((m) => m.state !== 'closed')
+  if (troubled.length === 0) return null
+  return el('ul', { class: 'model-breakers', 'aria-label': 'breakers per model' },
+    ...troubled.map((m) => el('li', { class: `breaker ${m.state}`, 'data-model': m.model, text: `${m.model}: ${BREAKER_LABEL[m.state] ?? m.state}` })))
+}
+
 function cell(label, ...children) {
   // data-label titles each cell when the table collapses into cards on a narrow screen.
   return el('td', { 'data-label': label }, ...children)
@@ -34,7 +42,7 @@ function providerRow(p) {
   return el('tr', { 'data-provider': p.name, 'data-breaker': state, 'data-serving': String(p.serving !== false) },
     el('th', { scope: 'row', class: 'name', text: p.name }),
     cell('Tier', el('span', { class: 'tier', text: String(p.tier) })),
-    cell('Breaker', el('span', { class: `breaker ${state}`, text: BREAKER_LABEL[state] ?? state })),
+    cell('Breaker', el('span', { class: `breaker ${state}`, text: BREAKER_LABEL[state] ?? state }), modelBreakers(p)),
     cell('Live', dash(p.live)),
     cell('Catalog', p.catchAll ? 'any model' : `${p.catalogSize} model${p.catalogSize === 1 ? '' : 's'}`, p.serving === false ? el('span', { class: 'not-serving', text: ' · not serving' }) : null),
     cell('Latency', dash(health.latencyMs, (ms) => `${ms} ms`)),
@@ -56,10 +64,16 @@ function notice(message, withLink = false) {
   }
 }
 
-function render({ providers, fallbacks }) {
+function render({ providers, fallbacks, resumes }) {
   rows.replaceChildren(...providers.map(providerRow))
   if (providers.length === 0) rows.append(el('tr', {}, el('td', { colspan: '10', class: 'none', text: 'No provider is enabled.' })))
   $('#fallback-total').textContent = String(fallbacks.total)
+  if (resumes) {
+    $('#resume-count').textContent = String(resumes.resumed)
+    $('#resume-count').parentElement.title = resumes.last
+      ? `last: ${resumes.last.from} → ${resumes.last.to ?? 'nobody'} (${resumes.last.strategy ?? '–'}, ${resumes.last.outcome}) at ${resumes.last.at}; could not be continued: ${resumes.failed}`
+      : 'no stream has needed a resume'
+  }
   $('#provider-count').textContent = String(providers.length)
   // The same count as /health/ready's `serving`.
   $('#serving-count').textContent = String(providers.filter((p) => p.serving !== false).length)

@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway, postJson } from '../helpers/gateway.ts'
+import { startScriptedUpstream } from '../mocks/scripted-stream.ts'
 import { launchBrowser, openPage, screenshot, PHONE } from './browser.ts'
 
 const browser = await launchBrowser(t)
@@ -49,6 +50,8 @@ t.test('the page shows an open breaker after tier-1 failures, without a reload',
   t.match(await page.textContent(`${row('first')} td[data-label="Last error"]`), /HTTP 500/)
   t.match(await page.textContent(`${row('first')} td[data-label="Error rate"]`), /[1-9]\d* %/)
   t.match(await page.textContent(`${row('second')} td[data-label="Latency"]`), /\d+ ms/)
+  t.equal(await page.textContent(`${row('first')} .model-breakers [data-model="gpt-4o-mini"]`), 'gpt-4o-mini: open', 'the breaker of the model that failed, by name')
+  t.equal(await page.locator(`${row('first')} [data-model="gpt-4o"]`).count(), 0, 'a model that did not fail has no open breaker to show')
   t.equal(await page.textContent('#open-count'), '1')
   t.equal(await page.textContent('#fallback-total'), String(fallbacks))
   t.match(await page.textContent('#fallback-tiers'), new RegExp(`tier 1 → 2: ${fallbacks}`))
@@ -78,4 +81,24 @@ t.test('with gateway keys the page uses the key stored by the playground', async
   await page.waitForSelector(row('first'), { timeout: 30_000 })
   t.equal(await page.isVisible('#notice'), false)
   t.equal(await page.locator('#providers tbody tr').count(), 2)
+})
+
+t.test('a stream cut mid-answer and finished by tier 2 is counted as resumed', async (t) => {
+  const reference = { text: 'Paris is the capital of France. It lies on the Seine.' }
+  const first = await startScriptedUpstream({ wire: 'openai', reference })
+  const second = await startScriptedUpstream({ wire: 'openai', reference })
+  const gw = await startGateway({
+    CUSTOM_PROVIDERS: 'first,second',
+    FIRST_BASE_URL: first.baseUrl, FIRST_MODELS: 'm', PROVIDER_PRIORITY_FIRST: '1',
+    SECOND_BASE_URL: second.baseUrl, SECOND_MODELS: 'm', PROVIDER_PRIORITY_SECOND: '2',
+  })
+  t.teardown(async () => { await gw.close(); await first.close(); await second.close() })
+  const { page, problems } = await openPage(t, browser, `${gw.url}/status`)
+  t.equal(await page.textContent('#resume-count'), '0')
+  first.script({ cut: 4 })
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'Tell me about Paris.' }] }) })
+  t.ok((await res.text()).endsWith('data: [DONE]\n\n'), 'the client got one complete answer')
+  await page.waitForFunction(() => document.querySelector('#resume-count')?.textContent === '1')
+  t.match(await page.evaluate(() => document.querySelector('#resume-count')!.parentElement!.title), /first\/m → second\/m/, 'the last resume, from and to')
+  t.same(problems, [])
 })
