@@ -33,5 +33,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # image holds no .env (secrets stay out of it): mount one at /app/.env, or pass the variables
 # (`docker run --env-file .env`, compose's env_file); variables already set win over the file.
 # --max-semi-space-size=16 (MB): V8's young generation at half its default, which it grows to
-# under load; RSS after the c=50 bench load 273 -> 177 MB, CPU per request unchanged (README, Benchmarks).
+# under load; RSS after the c=50 bench load 283 -> 196 MB for 1-9 % more CPU per request
+# (bench/flags.ts, two runs; =8 saved a little more and cost 13-37 %) — README, Benchmarks.
 CMD ["node", "--max-semi-space-size=16", "--env-file-if-exists=.env", "server.ts"]
