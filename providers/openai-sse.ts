@@ -3,6 +3,7 @@
 // `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
 import { RAW_JSON, type ChatChunk, type ChatCompletion } from './contract.ts'
 import { sseEventBatches, type BodyStream } from './http/index.ts'
+import type { EventSourceMessage } from 'eventsource-parser'
 import { UpstreamError } from './upstream-error.ts'
 import { normalizeUsage, usageIsSane } from './usage.ts'
 import { BadIndexError, ToolCallIndexer, isToolCallIndex } from './tool-call-index.ts'
@@ -111,35 +112,75 @@ function streamError(error: unknown): UpstreamError {
  * never content. A stream that stops with neither `[DONE]` nor a finish_reason was cut:
  * that is a failure too, so a truncated answer is never passed off as complete.
  */
-export async function* openAIChunks(body: BodyStream, signal: AbortSignal): AsyncGenerator<ChatChunk> {
+export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterableIterator<ChatChunk> {
+  // An iterator object over the events of each network read, not an async generator: the events
+  // of one read are handed out without a generator's queue and resumption per chunk (issue 14).
+  // `[DONE]`, a failure and an early `return()` all close the framing (which frees the socket).
   let finished = false
+  let over = false
   const indexers = new Map<number, ToolCallIndexer>()
-  for await (const events of sseEventBatches(body, signal)) {
-    for (const event of events) {
-      const data = event.data
-      if (data === '[DONE]') return
-      if (data === '') continue
-      let parsed: Loose
-      try {
-        parsed = JSON.parse(data)
-      } catch {
-        throw new UpstreamError('malformed', `malformed SSE data from upstream: ${data.slice(0, 80)}`)
-      }
-      if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)
-      // Unchanged chunks keep their upstream text, so the writer need not serialize them again —
-      // unless it spans several `data:` lines: re-sent as one line, its newline would end the event.
-      let changed = normalizeChunk(parsed)
-      try {
-        changed = indexChunk(parsed, indexers) || changed
-      } catch (err) {
-        if (!(err instanceof BadIndexError)) throw err
-        throw new UpstreamError('malformed', `malformed chunk from upstream: ${err.message}`)
-      }
-      if (!changed && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
-      const chunk = parsed as ChatChunk
-      if (chunk.choices.some((c) => c.finish_reason)) finished = true
-      yield chunk
+  const batches = sseEventBatches(body, signal)
+  let batch: EventSourceMessage[] = []
+  let at = 0
+  const toChunk = (event: EventSourceMessage): ChatChunk | undefined => {
+    const data = event.data
+    if (data === '') return undefined
+    let parsed: Loose
+    try {
+      parsed = JSON.parse(data)
+    } catch {
+      throw new UpstreamError('malformed', `malformed SSE data from upstream: ${data.slice(0, 80)}`)
     }
+    if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)
+    let changed = normalizeChunk(parsed)
+    try {
+      changed = indexChunk(parsed, indexers) || changed
+    } catch (err) {
+      if (!(err instanceof BadIndexError)) throw err
+      throw new UpstreamError('malformed', `malformed chunk from upstream: ${err.message}`)
+    }
+    // Unchanged chunks keep their upstream text, so the writer need not serialize them again —
+    // unless it spans several `data:` lines: re-sent as one line, its newline would end the event.
+    if (!changed && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
+    const chunk = parsed as ChatChunk
+    if (chunk.choices.some((c) => c.finish_reason)) finished = true
+    return chunk
   }
-  if (!finished) throw new UpstreamError('malformed', 'the upstream stream ended before [DONE]: the answer was cut')
+  const end = async (): Promise<IteratorResult<ChatChunk>> => {
+    over = true
+    await batches.return(undefined)
+    return { done: true, value: undefined }
+  }
+  const it: AsyncIterableIterator<ChatChunk> = {
+    async next(): Promise<IteratorResult<ChatChunk>> {
+      try {
+        while (!over) {
+          while (at < batch.length) {
+            const event = batch[at++]
+            if (event.data === '[DONE]') return await end()
+            const chunk = toChunk(event)
+            if (chunk) return { done: false, value: chunk }
+          }
+          const next = await batches.next()
+          if (next.done) {
+            over = true
+            if (!finished) throw new UpstreamError('malformed', 'the upstream stream ended before [DONE]: the answer was cut')
+            break
+          }
+          batch = next.value
+          at = 0
+        }
+      } catch (err) {
+        if (!over) await end()
+        throw err
+      }
+      return { done: true, value: undefined }
+    },
+    async return(): Promise<IteratorResult<ChatChunk>> {
+      if (!over) await end()
+      return { done: true, value: undefined }
+    },
+    [Symbol.asyncIterator]: () => it,
+  }
+  return it
 }

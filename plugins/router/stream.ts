@@ -36,29 +36,51 @@ export async function openStream(iterable: AsyncIterable<ChatChunk>): Promise<Op
   }
 }
 
-export async function* legChunks(opened: OpenedStream, attempt: Attempt, idleMs: number): AsyncGenerator<ChatChunk> {
-  let complete = false
-  let failure: UpstreamError | undefined
-  try {
-    yield* opened.held
-    if (!opened.ended) {
-      for (;;) {
-        // The idle clock runs only while we wait on the upstream, not while the client reads.
-        attempt.armIdle(idleMs)
-        const next = await opened.iterator.next()
-        attempt.disarmIdle()
-        if (next.done) break
-        yield next.value
-      }
-    }
-    complete = true
-  } catch (err) {
-    failure = toUpstreamError(err, attempt.signal)
-    throw failure
-  } finally {
-    if (!complete) {
-      attempt.abort(failure ?? new UpstreamError('aborted', 'the client closed the request'))
-      await opened.iterator.return?.().catch(() => undefined)
-    }
+/**
+ * The leg's chunks: the held ones, then the rest pulled from upstream under the idle limit.
+ * An iterator object rather than an async generator: a generator layer costs each chunk a
+ * queued request, an await and a resumption on top of the upstream's own step (issue 14). On
+ * a failure it aborts the attempt and rethrows it as an UpstreamError; on an early close
+ * (`return()`, the consumer left) it aborts the upstream request and closes the iterator.
+ */
+export function legChunks(opened: OpenedStream, attempt: Attempt, idleMs: number): AsyncIterableIterator<ChatChunk> {
+  const { held, iterator } = opened
+  let heldIndex = 0
+  let over = opened.ended && held.length === 0
+  const close = async (reason: UpstreamError) => {
+    if (over) return
+    over = true
+    attempt.abort(reason)
+    await iterator.return?.().catch(() => undefined)
   }
+  const leg: AsyncIterableIterator<ChatChunk> = {
+    async next(): Promise<IteratorResult<ChatChunk>> {
+      if (heldIndex < held.length) {
+        const value = held[heldIndex++]
+        if (heldIndex === held.length && opened.ended) over = true
+        return { done: false, value }
+      }
+      if (over) return { done: true, value: undefined }
+      // The idle clock runs only while we wait on the upstream, not while the client reads.
+      attempt.armIdle(idleMs)
+      let next: IteratorResult<ChatChunk>
+      try {
+        next = await iterator.next()
+      } catch (err) {
+        const failure = toUpstreamError(err, attempt.signal)
+        await close(failure)
+        throw failure
+      } finally {
+        attempt.disarmIdle()
+      }
+      if (next.done) over = true
+      return next
+    },
+    async return(): Promise<IteratorResult<ChatChunk>> {
+      await close(new UpstreamError('aborted', 'the client closed the request'))
+      return { done: true, value: undefined }
+    },
+    [Symbol.asyncIterator]: () => leg,
+  }
+  return leg
 }
