@@ -23,6 +23,7 @@ export const MIN_SCRUBBED_SECRET_CHARS = 8
 export const MIN_HELD_TAIL_CHARS = 4
 
 const TEXT_FIELDS = ['content', 'reasoning_content', 'refusal'] as const
+const NO_FIELDS: ReadonlyArray<(typeof TEXT_FIELDS)[number]> = []
 
 export interface ScrubResult {
   text: string
@@ -176,7 +177,8 @@ export class StreamScrubber {
   #channels(choice: number, delta: Delta, finishing: boolean): Delta {
     let out: Delta | undefined
     // A channel that speaks now releases what the others hold, so their order is kept.
-    const speaking = TEXT_FIELDS.filter((field) => typeof delta[field] === 'string' && delta[field] !== '')
+    // Only worked out when something is held: most chunks of most streams hold nothing.
+    const speaking = this.#held.size === 0 ? NO_FIELDS : TEXT_FIELDS.filter((field) => typeof delta[field] === 'string' && delta[field] !== '')
     for (const field of TEXT_FIELDS) {
       const value = delta[field]
       const key = `${choice}:${field}`
