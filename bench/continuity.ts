@@ -9,7 +9,7 @@
 // minus TIMEOUT_IDLE_MS for stalls, which must be waited out to be detected). Only 127.0.0.1.
 // Bounded in time (a watchdog ends the run); exits 1 if anything was wrong or unfinished.
 import { fork, type ChildProcess } from 'node:child_process'
-import { freePort } from '../test/mocks/server.ts'
+import { freePort } from './lib/procs.ts'
 import { once } from 'node:events'
 import { REFERENCES, faultPoints, promptFor, type FaultKind, type StreamSpec } from './continuity-upstreams.ts'
 import { judge, percentile, readStream, type Judged } from './continuity-judge.ts'

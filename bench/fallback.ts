@@ -8,8 +8,8 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import net, { type AddressInfo } from 'node:net'
 import { Pool } from 'undici'
+import { freePort } from './lib/procs.ts'
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000)
 const REQUESTS_PER_CLIENT = Number(process.env.BENCH_REQUESTS_PER_CLIENT ?? 3)
@@ -43,15 +43,6 @@ async function startUpstreams(): Promise<{ child: ChildProcess; ports: { tier1: 
       }
     },
   }
-}
-
-/** A port nothing listens on right now (a random one could be taken: EADDRINUSE). */
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function startGateway(ports: { tier1: number; tier2: number }): Promise<{ child: ChildProcess; port: number }> {
