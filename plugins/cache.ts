@@ -51,7 +51,7 @@ function replay(answer: CachedAnswer, req: ChatRequest, status: CacheStatus): Ca
 export default fp(async function responseCache(app: FastifyInstance) {
   const { cache: config } = app.config
   const enabled = config.ttlMs > 0
-  const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis) : new MemoryCacheStore(config)
+  const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis, config) : new MemoryCacheStore(config)
   const timeoutMs = redisTimeoutMs(app.config)
   const outage = new OutageLog(app.log, 'response cache')
   const flights = new Coalescer()

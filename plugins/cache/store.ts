@@ -87,14 +87,20 @@ export class MemoryCacheStore implements CacheStore {
 
 export const REDIS_CACHE_PREFIX = 'tiergate:cache:'
 
-/** Redis evicts by its own maxmemory policy; `bytes` counts what this instance wrote. */
+/**
+ * Redis evicts by its own maxmemory policy; `bytes` counts what this instance wrote. One answer
+ * larger than CACHE_MAX_BYTES is not kept, as in memory: an upstream's oversized answer never
+ * becomes a Redis value every instance then reads.
+ */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis' as const
-  readonly #redis: Redis
+  readonly #redis: Pick<Redis, 'get' | 'set'>
+  readonly #maxBytes: number
   #bytesWritten = 0
 
-  constructor(redis: Redis) {
+  constructor(redis: Pick<Redis, 'get' | 'set'>, limits: { maxBytes: number }) {
     this.#redis = redis
+    this.#maxBytes = limits.maxBytes
   }
 
   async get(key: string): Promise<CachedAnswer | undefined> {
@@ -104,8 +110,9 @@ export class RedisCacheStore implements CacheStore {
 
   async set(key: string, answer: CachedAnswer, ttlMs: number): Promise<number> {
     const text = JSON.stringify(answer)
-    await this.#redis.set(REDIS_CACHE_PREFIX + key, text, 'PX', ttlMs)
     const size = Buffer.byteLength(text)
+    if (size > this.#maxBytes) return 0
+    await this.#redis.set(REDIS_CACHE_PREFIX + key, text, 'PX', ttlMs)
     this.#bytesWritten += size
     return size
   }

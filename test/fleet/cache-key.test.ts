@@ -2,7 +2,7 @@
 import t from 'tap'
 import { cacheDecision, cacheKey, canonicalJson, clientBypass } from '../../plugins/cache/key.ts'
 import { CompletionBuilder, isComplete } from '../../plugins/cache/answer.ts'
-import { MemoryCacheStore } from '../../plugins/cache/store.ts'
+import { MemoryCacheStore, RedisCacheStore } from '../../plugins/cache/store.ts'
 import { NATIVE, type ChatRequest } from '../../providers/contract.ts'
 
 const base: ChatRequest = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], temperature: 0 }
@@ -121,4 +121,15 @@ t.test('the memory store: TTL, LRU by entries and by bytes, evictions counted', 
   t.notOk(await tiny.get('x'), 'over CACHE_MAX_BYTES: the oldest goes')
   t.ok(tiny.stats().bytes <= 400)
   t.equal(await tiny.set('z', answer('z'.repeat(1000)), 1000), 0, 'an entry larger than the whole cache is not kept')
+})
+
+t.test('the redis store does not write an answer larger than CACHE_MAX_BYTES', async (t) => {
+  const written: string[] = []
+  const redis = { get: async () => null, set: async (key: string) => { written.push(key); return 'OK' } }
+  const store = new RedisCacheStore(redis as never, { maxBytes: 400 })
+  const answer = (content: string) => ({ provider: 'p', tier: 1, completion: { id: 'x', object: 'chat.completion' as const, created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant' as const, content }, finish_reason: 'stop' as const }] } })
+  t.ok((await store.set('small', answer('s'), 1000)) > 0)
+  t.equal(await store.set('big', answer('b'.repeat(1000)), 1000), 0)
+  t.same(written, ['tiergate:cache:small'], 'only the small answer reached Redis')
+  t.equal(store.stats().bytes, Buffer.byteLength(JSON.stringify(answer('s'))))
 })
