@@ -45,7 +45,11 @@ export class RedisResponsesStore implements ResponsesStore {
   }
 
   async put(stored: StoredResponse): Promise<boolean> {
-    return (await this.#redis.tiergateResponsePut(keyOf(stored.id), stored.owner, JSON.stringify(stored), this.#limits.ttlMs)) === 1
+    const json = JSON.stringify(stored)
+    // As in memory: one response larger than RESPONSES_MAX_BYTES is not kept (a chain grows
+    // with every turn, and Redis has no byte bound of its own here).
+    if (Buffer.byteLength(json) > this.#limits.maxBytes) return false
+    return (await this.#redis.tiergateResponsePut(keyOf(stored.id), stored.owner, json, this.#limits.ttlMs)) === 1
   }
 
   async delete(id: string, owner: string): Promise<boolean> {

@@ -55,3 +55,14 @@ t.test('Redis down: previous_response_id is a 503 that says what to do; a new ch
   const fresh = await gw.client.responses.create({ model: MODEL, input: 'hello' })
   t.equal(fresh.output_text, 'Hello from mock', 'a failed store write never costs the answer')
 })
+
+t.test('Redis: one response larger than RESPONSES_MAX_BYTES is not kept (as in memory)', async (t) => {
+  const mock = await startOpenAIMock({ models: [MODEL] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'upstream', UPSTREAM_BASE_URL: mock.baseUrl, REDIS_URL: redis.url, RESPONSES_MAX_BYTES: '4096' })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  const small = await gw.client.responses.create({ model: MODEL, input: 'hi' })
+  t.ok(await gw.app.redis!.exists(`tiergate:response:${small.id}`), 'a small one is stored')
+  const big = await gw.client.responses.create({ model: MODEL, input: 'x'.repeat(8192) })
+  t.equal(big.output_text, 'Hello from mock', 'the answer is still given')
+  t.equal(await gw.app.redis!.exists(`tiergate:response:${big.id}`), 0, 'the oversized one is not in Redis')
+})
