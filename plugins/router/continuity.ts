@@ -14,9 +14,7 @@ import { couldAnswer, type Candidate } from './candidates.ts'
 import { decide } from './decide.ts'
 import { dispatch, DispatchError, type Call, type DispatchDeps, type Job, type Strategy } from './dispatch.ts'
 import { legChunks, type OpenedStream } from './stream.ts'
-import { ResumableAnswer, ContinuationDiverged } from './resume/answer.ts'
-
-export { ResumableAnswer }
+import { type ResumableAnswer, ContinuationDiverged } from './resume/answer.ts'
 
 type Leg = Call<OpenedStream> & { strategy?: Strategy }
 

@@ -22,7 +22,7 @@ export function breakerState(breaker: CircuitBreaker): BreakerState {
 }
 
 const RANK: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 }
-export const worstState = (a: BreakerState, b: BreakerState): BreakerState => (RANK[a] >= RANK[b] ? a : b)
+const worstState = (a: BreakerState, b: BreakerState): BreakerState => (RANK[a] >= RANK[b] ? a : b)
 
 /**
  * Faults that say nothing about this model's health: the client's own, what the provider

@@ -18,7 +18,7 @@ export const CONTINUE_INSTRUCTION =
 const DROPPED_FIELDS = ['models', 'fallbacks', 'session_id'] as const
 
 /** The original request made fit for a new leg: a copy, streaming with usage. */
-export function continuationBase(original: ChatRequest): ChatRequest {
+function continuationBase(original: ChatRequest): ChatRequest {
   const base: ChatRequest = { ...original, messages: [...original.messages], stream: true, stream_options: { include_usage: true } }
   delete base[NATIVE]
   for (const field of DROPPED_FIELDS) delete base[field]
