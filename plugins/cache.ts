@@ -17,7 +17,7 @@ import { CompletionBuilder, isComplete, isUsageOnly } from './cache/answer.ts'
 import { lockOrAwait, type LockOutcome } from './cache/lock.ts'
 import { registerCacheMetrics, type CacheMetrics } from './cache/metrics.ts'
 import { Coalescer, type Flight, type FlightHead } from './coalesce.ts'
-import { OutageLog, redisTimeoutMs, withDeadline } from './state/redis-deadline.ts'
+import { OutageLog, withDeadline } from './state/redis-deadline.ts'
 
 export type CacheStatus = CacheOutcome
 
@@ -52,7 +52,7 @@ export default fp(async function responseCache(app: FastifyInstance) {
   const { cache: config } = app.config
   const enabled = config.ttlMs > 0
   const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis, config) : new MemoryCacheStore(config)
-  const timeoutMs = redisTimeoutMs(app.config)
+  const timeoutMs = app.config.redisTimeoutMs
   const outage = new OutageLog(app.log, 'response cache')
   const flights = new Coalescer()
   const bypassing = new Set<string>()

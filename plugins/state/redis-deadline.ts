@@ -1,10 +1,6 @@
 // Every Redis call FLEET makes is bounded: a request never waits on Redis longer than
 // REDIS_TIMEOUT_MS, and an outage is logged once (and its end once), not once per request.
 import type { FastifyBaseLogger } from 'fastify'
-import type { Config } from '../../config.ts'
-
-/** REDIS_TIMEOUT_MS (plugins/redis.ts gives ioredis the same deadline per command). */
-export const redisTimeoutMs = (config: Config): number => config.redisTimeoutMs
 
 export class RedisDeadlineError extends Error {
   constructor(ms: number) {
