@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os'
 import { stat } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
+import { redactThenCut } from '../../plugins/redact.ts'
 import type { Llama, LlamaChat, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp'
 import type { LocalOptions } from './settings.ts'
 import type { ModelFacts } from './translate.ts'
@@ -21,6 +22,8 @@ export type NodeLlamaCpp = typeof import('node-llama-cpp')
 export const NODE_LLAMA_CPP_INSTALL = 'npm install node-llama-cpp@3.21.1'
 /** A download logs its progress at most this often. */
 const DOWNLOAD_LOG_EVERY_MS = 2_000
+/** lastError reaches /providers, the start summary and 503 messages: redacted (LOCAL_MODEL_URL may carry a token) and bounded. */
+const LAST_ERROR_MAX_CHARS = 300
 /** Encoder architectures: they embed text, they do not chat. */
 const EMBEDDING_ARCHITECTURES = new Set(['bert', 'nomic-bert', 'nomic-bert-moe', 'jina-bert-v2', 'jina-bert-v3', 'modern-bert', 'neo-bert', 't5encoder'])
 /** llama.cpp's LLAMA_POOLING_TYPE_NONE / UNSPECIFIED. */
@@ -127,7 +130,7 @@ export class LocalRuntime {
     this.loading ??= this.loadModel(this.modelPath).catch((err) => {
       this.loading = undefined // the next request tries again (the file may be fixed meanwhile)
       this.state = 'failed'
-      this.lastError = (err as Error).message
+      this.lastError = redactThenCut((err as Error).message, LAST_ERROR_MAX_CHARS)
       throw err
     })
     return this.loading
@@ -240,7 +243,7 @@ export class LocalRuntime {
       }, (err: Error) => {
         this.downloading = undefined // the next discovery tries again
         this.state = 'failed'
-        this.lastError = `download of ${url} failed: ${err.message}`
+        this.lastError = redactThenCut(`download of ${url} failed: ${err.message}`, LAST_ERROR_MAX_CHARS)
         this.log.warn({ provider: 'local', url, err: err.message }, 'local model: download failed')
       })
     }
