@@ -105,7 +105,7 @@ export class OllamaProvider implements Provider {
       const names = ollamaTagNames(tags)
       this.#catalog.local = this.#fixedLocal ? [...this.#fixedLocal] : names
       this.#catalog.localReachable = true
-      this.#catalog.localVersion = typeof version?.version === 'string' ? version.version : undefined
+      this.#catalog.localVersion = typeof version?.version === 'string' ? version.version.slice(0, 64) : undefined
     } catch {
       this.#catalog.localReachable = false
       // As in the seed: an unreachable server contributes no models (they go remote, if anywhere).
