@@ -11,9 +11,12 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { ProviderEntry } from './registry.ts'
 import { modelNotFound, type GatewayError } from './errors.ts'
-import { createRedactor } from './redact.ts'
+import { createRedactor, redactThenCut } from './redact.ts'
 import { UpstreamError } from '../providers/upstream-error.ts'
 import { firstRunHint, canAnswerAnything } from './startup-summary.ts'
+
+/** lastError reaches /providers, the status page and the start summary: redacted and bounded. */
+const LAST_ERROR_MAX_CHARS = 300
 
 export interface DiscoveryStatus {
   lastRefreshAt: string | null
@@ -122,11 +125,11 @@ export default fp(async function discovery(app: FastifyInstance) {
     try {
       await refreshWithPoolKeys(entry, signal)
       const parts = unreachableParts(entry.provider.status?.() ?? {})
-      if (parts.length) error = parts.join('; ')
+      if (parts.length) error = redactThenCut(parts.join('; '), LAST_ERROR_MAX_CHARS, redact)
       state.lastRefreshAt = new Date().toISOString()
       entry.lastRefreshAt = state.lastRefreshAt
     } catch (err) {
-      error = redact(signal.aborted ? `no answer within DISCOVERY_TIMEOUT_MS (${routing.discoveryTimeoutMs} ms)` : (err as Error).message)
+      error = redactThenCut(signal.aborted ? `no answer within DISCOVERY_TIMEOUT_MS (${routing.discoveryTimeoutMs} ms)` : String((err as Error)?.message ?? err), LAST_ERROR_MAX_CHARS, redact)
     }
     const wasFailing = state.failures > 0
     const first = state.discoveries++ === 0
