@@ -160,13 +160,18 @@ export function decodeMessagesRequest(body: AnthropicRequest, options: DecodeOpt
   const format = responseFormat(body.output_config)
   if (format) request.response_format = format
 
-  const headers: Record<string, string> = {}
-  for (const name of FORWARDED_HEADERS) {
-    const value = options.headers[name]
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value
-  }
-  request[NATIVE] = { dialect: 'anthropic-messages', body: withoutTiergateFields(body), headers }
+  request[NATIVE] = { dialect: 'anthropic-messages', body: withoutTiergateFields(body), headers: forwardedHeaders(options.headers) }
   return request
+}
+
+/** The client's FORWARDED_HEADERS that an Anthropic upstream gets as they are (repeated ones joined). */
+export function forwardedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of FORWARDED_HEADERS) {
+    const value = headers[name]
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(',') : value
+  }
+  return out
 }
 
 /** `session_id` is tiergate's own (as on Chat Completions): it never goes upstream. */

@@ -9,22 +9,13 @@ import { breakerState } from '../../plugins/registry.ts'
 import { modelNotFound } from '../../plugins/errors.ts'
 import { AnthropicProvider } from '../../providers/anthropic/index.ts'
 import { estimateInputTokens } from '../../dialects/anthropic-messages/count-tokens.ts'
-import { FORWARDED_HEADERS } from '../../dialects/anthropic-messages/request.ts'
+import { forwardedHeaders } from '../../dialects/anthropic-messages/request.ts'
 import type { AnthropicRequest } from '../../dialects/anthropic-messages/wire.ts'
 
 export interface Counted {
   inputTokens: number
   source: 'anthropic' | 'estimate'
   provider?: string
-}
-
-function forwarded(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const name of FORWARDED_HEADERS) {
-    const value = headers[name]
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(',') : value
-  }
-  return out
 }
 
 export async function countTokens(app: FastifyInstance, body: AnthropicRequest, headers: Record<string, string | string[] | undefined>, rctx: RequestContext): Promise<Counted> {
@@ -34,7 +25,7 @@ export async function countTokens(app: FastifyInstance, body: AnthropicRequest, 
   const provider = serving.entry.provider
   if (provider instanceof AnthropicProvider) {
     try {
-      const inputTokens = await provider.countTokens(body, serving.model, rctx.signal, forwarded(headers))
+      const inputTokens = await provider.countTokens(body, serving.model, rctx.signal, forwardedHeaders(headers))
       return { inputTokens, source: 'anthropic', provider: serving.entry.name }
     } catch (err) {
       rctx.log.warn({ provider: serving.entry.name, err: (err as Error).message }, 'count_tokens upstream failed; answering with an estimate')
