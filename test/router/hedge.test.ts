@@ -2,31 +2,15 @@
 // candidate started beside it; the first to produce content wins and the other is aborted at
 // once, its socket freed. Off by default; each started call counts in MAX_ATTEMPTS.
 import t, { type Test } from 'tap'
-import { startOpenAIMock, type OpenAIMock } from '../mocks/openai.ts'
-import { startGateway, type Gateway } from '../helpers/gateway.ts'
+import type { Gateway } from '../helpers/gateway.ts'
+import { twoProviders as twoOpenAIProviders, type TwoProviders } from './two-providers.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const hi = [{ role: 'user' as const, content: 'hi' }]
 
-async function twoProviders(t: Test, env: Record<string, string>): Promise<{ gw: Gateway; first: OpenAIMock; second: OpenAIMock }> {
-  const first = await startOpenAIMock({ models: ['m'] })
-  const second = await startOpenAIMock({ models: ['m'] })
-  first.fallback = { content: 'Hello from first' }
-  second.fallback = { content: 'Hello from second' }
-  const gw = await startGateway({
-    CUSTOM_PROVIDERS: 'first,second', RATE_LIMIT_MAX: '0',
-    FIRST_BASE_URL: first.baseUrl, FIRST_MODELS: 'm', PROVIDER_PRIORITY_FIRST: '1',
-    SECOND_BASE_URL: second.baseUrl, SECOND_MODELS: 'm', PROVIDER_PRIORITY_SECOND: '2',
-    TIMEOUT_FIRST_BYTE_MS: '20000', TIMEOUT_TOTAL_MS: '20000',
-    ...env,
-  })
-  t.teardown(async () => {
-    await gw.close()
-    await first.close()
-    await second.close()
-  })
-  return { gw, first, second }
-}
+/** `first` and `second` serving `m`, with first-byte and total timeouts far above the hedge delays. */
+const twoProviders = (t: Test, env: Record<string, string>): Promise<TwoProviders> =>
+  twoOpenAIProviders(t, ['m'], { TIMEOUT_FIRST_BYTE_MS: '20000', TIMEOUT_TOTAL_MS: '20000', ...env })
 
 async function streamed(gw: Gateway) {
   const { data: stream, response } = await gw.client.chat.completions.create({ model: 'm', messages: hi, stream: true }).withResponse()

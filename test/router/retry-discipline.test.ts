@@ -1,31 +1,15 @@
 // Retry discipline that matches the faults and keeps the model the client asked for (issue 10
 // item 3) and the commit point (item 5), through the OpenAI SDK against mock upstreams.
 import t, { type Test } from 'tap'
-import { startOpenAIMock, type OpenAIMock } from '../mocks/openai.ts'
-import { startGateway, type Gateway } from '../helpers/gateway.ts'
+import type { Gateway } from '../helpers/gateway.ts'
+import { twoProviders as twoOpenAIProviders, type TwoProviders } from './two-providers.ts'
 import { MIN_RATE_LIMIT_COOLDOWN_MS } from '../../providers/key-pool.ts'
 
 const hi = [{ role: 'user' as const, content: 'hi' }]
 
-/** `first` (tier 1) and `second` (tier 2) both serving `models`. */
-async function twoProviders(t: Test, models: string[], env: Record<string, string> = {}): Promise<{ gw: Gateway; first: OpenAIMock; second: OpenAIMock }> {
-  const first = await startOpenAIMock({ models })
-  const second = await startOpenAIMock({ models })
-  first.fallback = { content: 'Hello from first' }
-  second.fallback = { content: 'Hello from second' }
-  const gw = await startGateway({
-    CUSTOM_PROVIDERS: 'first,second', RATE_LIMIT_MAX: '0',
-    FIRST_BASE_URL: first.baseUrl, FIRST_MODELS: models.join(','), PROVIDER_PRIORITY_FIRST: '1', FIRST_API_KEY: 'sk-first-only-key-1111',
-    SECOND_BASE_URL: second.baseUrl, SECOND_MODELS: models.join(','), PROVIDER_PRIORITY_SECOND: '2',
-    ...env,
-  })
-  t.teardown(async () => {
-    await gw.close()
-    await first.close()
-    await second.close()
-  })
-  return { gw, first, second }
-}
+/** `first` (tier 1, with a key of its own) and `second` (tier 2) both serving `models`. */
+const twoProviders = (t: Test, models: string[], env: Record<string, string> = {}): Promise<TwoProviders> =>
+  twoOpenAIProviders(t, models, { FIRST_API_KEY: 'sk-first-only-key-1111', ...env })
 
 const providerOf = async (gw: Gateway, name: string) => ((await (await fetch(`${gw.url}/providers`)).json()) as any).providers.find((p: any) => p.name === name)
 
