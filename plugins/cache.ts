@@ -42,11 +42,14 @@ async function* withoutUsageChunk(chunks: AsyncGenerator<ChatChunk>): AsyncGener
   for await (const chunk of chunks) if (!isUsageOnly(chunk)) yield chunk
 }
 
-function replay(answer: CachedAnswer, req: ChatRequest, status: CacheStatus): CachedChat {
-  const routed = { provider: answer.provider, tier: answer.tier, attempts: 0, cache: status }
-  if (req.stream !== true) return { ...routed, stream: false, value: answer.completion }
-  return { ...routed, stream: true, value: fromArray(completionToChunks(answer.completion, req.stream_options?.include_usage === true)) }
+/** A complete answer, delivered the way this client asked (JSON, or replayed as a stream). */
+function deliver(completion: ChatCompletion, req: ChatRequest, routed: { provider: string; tier: number; attempts: number; cache: CacheStatus }): CachedChat {
+  if (req.stream !== true) return { ...routed, stream: false, value: completion }
+  return { ...routed, stream: true, value: fromArray(completionToChunks(completion, req.stream_options?.include_usage === true)) }
 }
+
+const replay = (answer: CachedAnswer, req: ChatRequest, status: CacheStatus): CachedChat =>
+  deliver(answer.completion, req, { provider: answer.provider, tier: answer.tier, attempts: 0, cache: status })
 
 export default fp(async function responseCache(app: FastifyInstance) {
   const { cache: config } = app.config
@@ -133,8 +136,7 @@ export default fp(async function responseCache(app: FastifyInstance) {
     const routed = { provider: head.provider, tier: head.tier, attempts: head.attempts, cache: status }
     if (head.completion) {
       leave()
-      if (req.stream !== true) return { ...routed, stream: false, value: head.completion }
-      return { ...routed, stream: true, value: fromArray(completionToChunks(head.completion, req.stream_options?.include_usage === true)) }
+      return deliver(head.completion, req, routed)
     }
     const chunks = flight.subscribe(leave)
     return { ...routed, stream: true, value: req.stream_options?.include_usage === true ? chunks : withoutUsageChunk(chunks) }
