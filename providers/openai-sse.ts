@@ -104,7 +104,9 @@ function streamError(error: unknown): UpstreamError {
   const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as Loose
   const status = typeof e.code === 'number' ? e.code : undefined
   const kind = status === 429 || e.type === 'rate_limit_error' ? 'rate_limited' : 'stream_error'
-  return new UpstreamError(kind, `error inside the stream: ${String(e.message ?? JSON.stringify(e)).slice(0, 300)}`, { status, upstreamCode: e.type ?? e.code })
+  // Only a string or number is a code: anything else (an object, a number given to the redactor) is dropped, not thrown on.
+  const code = typeof e.type === 'string' ? e.type : typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : undefined
+  return new UpstreamError(kind, `error inside the stream: ${String(e.message ?? JSON.stringify(e)).slice(0, 300)}`, { status, upstreamCode: code?.slice(0, 300) })
 }
 
 /**
