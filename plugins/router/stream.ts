@@ -6,9 +6,6 @@ import { UpstreamError, toUpstreamError } from '../../providers/upstream-error.t
 import type { Attempt } from './attempt.ts'
 import { carriesContent } from './commit.ts'
 
-// The JSON-to-chunks replay lives in replay.ts; re-exported for the cache (plugins/cache.ts).
-export { completionToChunks, fromArray } from './replay.ts'
-
 /** A stream that sends this many chunks with nothing for the client commits anyway (bounded memory). */
 export const MAX_HELD_CHUNKS = 256
 
