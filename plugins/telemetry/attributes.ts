@@ -20,6 +20,13 @@ export const ATTR_TIERGATE_ATTEMPTS = 'tiergate.attempts'
 export const ATTR_TIERGATE_STREAM = 'tiergate.stream'
 export const ATTR_TIERGATE_ATTEMPT_OUTCOME = 'tiergate.attempt.outcome'
 
+/**
+ * A model name is the client's string, as long as the body limit allows: a span carries at most
+ * this much of it (collectors and trace stores are not where a megabyte "model" should land).
+ */
+export const MAX_MODEL_ATTRIBUTE_CHARS = 256
+export const modelName = (model: string) => model.length > MAX_MODEL_ATTRIBUTE_CHARS ? model.slice(0, MAX_MODEL_ATTRIBUTE_CHARS) : model
+
 /** The GenAI operation of a route: chat for the three chat dialects, embeddings for /v1/embeddings. */
 export function operationName(route: string | undefined): string | undefined {
   if (route === '/v1/chat/completions' || route === '/v1/messages' || route === '/v1/responses') return 'chat'
@@ -40,7 +47,7 @@ export function requestAttributes(body: unknown, captureContent: boolean, redact
   if (typeof body !== 'object' || body === null) return {}
   const b = body as { model?: unknown; messages?: unknown; input?: unknown; stream?: unknown }
   const attributes: Attributes = {}
-  if (typeof b.model === 'string') attributes[ATTR_GEN_AI_REQUEST_MODEL] = b.model
+  if (typeof b.model === 'string') attributes[ATTR_GEN_AI_REQUEST_MODEL] = modelName(b.model)
   attributes[ATTR_TIERGATE_STREAM] = b.stream === true
   if (captureContent) {
     const input = b.messages ?? b.input
@@ -69,12 +76,12 @@ export function attemptAttributes(e: AttemptEvent): Attributes {
   const attributes: Attributes = {
     [ATTR_GEN_AI_OPERATION_NAME]: e.operation === 'embed' ? 'embeddings' : 'chat',
     [ATTR_GEN_AI_PROVIDER_NAME]: e.provider,
-    [ATTR_GEN_AI_REQUEST_MODEL]: e.model,
+    [ATTR_GEN_AI_REQUEST_MODEL]: modelName(e.model),
     [ATTR_TIERGATE_TIER]: e.tier,
     [ATTR_TIERGATE_STREAM]: e.stream,
     [ATTR_TIERGATE_ATTEMPT_OUTCOME]: e.outcome,
   }
-  if (e.outcome === 'success') attributes[ATTR_GEN_AI_RESPONSE_MODEL] = e.model
+  if (e.outcome === 'success') attributes[ATTR_GEN_AI_RESPONSE_MODEL] = modelName(e.model)
   else {
     attributes[ATTR_ERROR_TYPE] = e.outcome
     attributes[ATTR_TIERGATE_FALLBACK_REASON] = e.outcome

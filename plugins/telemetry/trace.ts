@@ -7,7 +7,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, trac
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions'
 import type { AttemptEvent, StreamEndEvent } from '../events.ts'
-import { ATTR_TIERGATE_FALLBACK_REASON, attemptAttributes, usageAttributes } from './attributes.ts'
+import { ATTR_TIERGATE_FALLBACK_REASON, attemptAttributes, modelName, usageAttributes } from './attributes.ts'
 
 const REQUEST_TRACE = createContextKey('tiergate.requestTrace')
 export const propagator = new W3CTraceContextPropagator()
@@ -76,7 +76,7 @@ export class RequestTrace {
     const index = this.#open.findIndex((o) => o.origin === origin)
     const found = this.#open.splice(index >= 0 ? index : 0, this.#open.length > 0 ? 1 : 0)[0]
     const span = found?.span ?? this.#tracer.startSpan('chat', { kind: SpanKind.CLIENT, startTime: Date.now() - e.latencyMs }, this.context)
-    span.updateName(`chat ${e.model}`)
+    span.updateName(`chat ${modelName(e.model)}`)
     span.setAttributes(attemptAttributes(e))
     if (e.outcome !== 'success') {
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.outcome })

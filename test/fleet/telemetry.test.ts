@@ -144,3 +144,10 @@ t.test('OTLP/HTTP exporter: spans reach a collector at OTEL_EXPORTER_OTLP_ENDPOI
   t.ok(names.includes('POST /v1/chat/completions'), 'the server span')
   t.ok(names.includes('chat gpt-4o-mini'), 'the attempt span')
 })
+
+t.test('a span carries at most MAX_MODEL_ATTRIBUTE_CHARS of the client\'s model string', async (t) => {
+  const { MAX_MODEL_ATTRIBUTE_CHARS, requestAttributes } = await import('../../plugins/telemetry/attributes.ts')
+  const attributes = requestAttributes({ model: 'm'.repeat(100_000) }, false, (s) => s)
+  t.equal((attributes['gen_ai.request.model'] as string).length, MAX_MODEL_ATTRIBUTE_CHARS)
+  t.equal(requestAttributes({ model: 'gpt-4o-mini' }, false, (s) => s)['gen_ai.request.model'], 'gpt-4o-mini')
+})
