@@ -9,6 +9,7 @@ import fp from 'fastify-plugin'
 import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
+import { redactQuery } from './redact.ts'
 
 /** What a newcomer does when nothing can answer (also the tail of such a 404). */
 export function firstRunHint(): string {
@@ -51,6 +52,18 @@ const LOCAL_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1|0\.0\.0\.0|10\.\d
 /** A host in this machine's network (loopback, private ranges, single-label or .local names). */
 export function isLocalHost(host: string): boolean {
   return LOCAL_HOST.test(host)
+}
+
+/** A URL for people (the start summary, the status page): no user:password, no credential in the query. */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ''
+    parsed.password = ''
+    return redactQuery(parsed.toString().replace(/\/$/, ''))
+  } catch {
+    return redactQuery(url)
+  }
 }
 
 export function hostOf(url: string): string | undefined {
@@ -140,7 +153,7 @@ export function summaryView(app: FastifyInstance, listen: string): SummaryView {
       models: entry.provider.models().length,
       reachable: discovered ? status.lastError === null && status.lastRefreshAt !== null : undefined,
       error: status.lastError ?? undefined,
-      where: local ? `in-process: ${local.path ?? 'downloading (LOCAL_MODEL_URL)'}` : destinations(app.config, entry.name, entry.settings.baseUrl).map((t) => t.url).join(', '),
+      where: local ? `in-process: ${local.path ?? 'downloading (LOCAL_MODEL_URL)'}` : destinations(app.config, entry.name, entry.settings.baseUrl).map((t) => displayUrl(t.url)).join(', '),
     }
   })
   const egress = egressHosts(app.config, entries.map((entry) => ({ name: entry.name, baseUrl: entry.settings.baseUrl })))

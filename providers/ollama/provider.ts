@@ -7,6 +7,7 @@ import type { ProviderSettings } from '../../config.ts'
 import { ndjsonObjects, type UpstreamHttp } from '../http/index.ts'
 import { OpenAICompatibleProvider, discoveryContext } from '../openai-compatible.ts'
 import { UpstreamError } from '../upstream-error.ts'
+import { displayUrl } from '../../plugins/startup-summary.ts'
 import { OllamaCatalog, ollamaTagNames } from './catalog.ts'
 import {
   fromOllamaChat, fromOllamaEmbed, ollamaChunks, toOllamaChat, toOllamaEmbed,
@@ -21,14 +22,6 @@ export interface OllamaOptions {
   /** The remote OpenAI-compatible backup (`…/v1`); undefined turns the remote path off. */
   remoteBaseUrl: string | undefined
   modelAliases: Map<string, string>
-}
-
-/** A URL for the status page: never with credentials in it. */
-function displayUrl(url: string): string {
-  const parsed = new URL(url)
-  parsed.username = ''
-  parsed.password = ''
-  return parsed.toString().replace(/\/$/, '')
 }
 
 /** Ollama answers 400 for a model that lacks a capability (tools, thinking, chat): another provider may have it. */

@@ -2,7 +2,7 @@
 // and model counts, every host outside this machine's network that prompts may reach, and
 // what to do when nothing can answer.
 import t from 'tap'
-import { renderSummary, egressHosts, isLocalHost, firstRunHint, type SummaryProvider } from '../../plugins/startup-summary.ts'
+import { renderSummary, egressHosts, isLocalHost, firstRunHint, displayUrl, type SummaryProvider } from '../../plugins/startup-summary.ts'
 import { refusedUrl } from '../mocks/server.ts'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway } from '../helpers/gateway.ts'
@@ -69,4 +69,10 @@ t.test('a gateway that can answer nothing says so in its start line', async (t) 
   const line = gw.logs.map((l) => JSON.parse(l)).find((l) => String(l.msg).startsWith('start summary'))
   t.equal(line.canAnswer, false)
   t.match(line.msg, /Nothing can answer yet/)
+})
+
+t.test('a base URL is shown without user:password or a credential in its query', async (t) => {
+  t.equal(displayUrl('http://user:hunter2@ollama.lan:11434/'), 'http://ollama.lan:11434')
+  t.equal(displayUrl('https://api.example.com/v1?api_key=abc123&x=1'), 'https://api.example.com/v1?api_key=[REDACTED]&x=1')
+  t.equal(displayUrl('not a url?key=abc'), 'not a url?key=[REDACTED]')
 })
