@@ -102,7 +102,7 @@ export class UpstreamHttp {
     const contentType = String(res.headers['content-type'] ?? '')
     if (!CONTENT_TYPES[req.expect].test(contentType)) {
       const preview = await readText(res.body, 512).catch(() => '')
-      const what = /html/i.test(contentType) || /^\s*</.test(preview) ? 'an HTML page' : `Content-Type ${JSON.stringify(contentType)}`
+      const what = /html/i.test(contentType) || /^\s*</.test(preview) ? 'an HTML page' : `Content-Type ${JSON.stringify(contentType.slice(0, 100))}`
       throw new UpstreamError('malformed', `expected ${req.expect} but got ${what} with HTTP ${res.statusCode}`, { status: res.statusCode })
     }
     setBodyLimits(res.body, this.limits)
