@@ -79,7 +79,12 @@ export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerato
     try {
       for await (const chunk of legChunks(leg.value, leg.attempt, entry.settings.timeouts.idleMs)) {
         if (chunk.usage) usage = chunk.usage
-        for (const out of answer ? answer.accept(chunk) : [chunk]) {
+        // STREAM_RESUME off: the chunk as it came (no array per chunk; a note needs an answer).
+        if (!answer) {
+          yield chunk
+          continue
+        }
+        for (const out of answer.accept(chunk)) {
           if (note) {
             out[STREAM_NOTE] = note
             note = undefined
