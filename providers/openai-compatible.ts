@@ -28,9 +28,9 @@ export const bearer = (apiKey: string | undefined): Record<string, string> =>
   apiKey ? { authorization: `Bearer ${apiKey}` } : {}
 
 export function openAIModelIds(body: unknown): string[] {
-  const data = (body as { data?: Array<{ id?: unknown }> })?.data
+  const data = (body as { data?: Array<{ id?: unknown } | null> })?.data
   if (!Array.isArray(data)) throw new UpstreamError('malformed', 'the /models answer has no data array')
-  return data.map((m) => m.id).filter((id): id is string => typeof id === 'string')
+  return data.map((m) => m?.id).filter((id): id is string => typeof id === 'string')
 }
 
 /** Discovery has no request: it runs with its own signal and the provider's timeouts. */

@@ -7,10 +7,10 @@ export type Route = { path: 'local' | 'remote'; model: string }
 
 /** GET /api/tags → model names (`llama3.2:latest`). */
 export function ollamaTagNames(body: unknown): string[] {
-  const models = (body as { models?: Array<{ name?: unknown; model?: unknown }> })?.models
+  const models = (body as { models?: Array<{ name?: unknown; model?: unknown } | null> })?.models
   if (!Array.isArray(models)) throw new UpstreamError('malformed', 'the /api/tags answer has no models array')
   return models
-    .map((m) => (typeof m.name === 'string' ? m.name : m.model))
+    .map((m) => (typeof m?.name === 'string' ? m.name : m?.model))
     .filter((name): name is string => typeof name === 'string' && name.length > 0)
 }
 

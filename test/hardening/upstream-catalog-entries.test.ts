@@ -1,0 +1,13 @@
+// One null entry in a discovered catalog skips that entry; it must not fail the whole discovery
+// (a TypeError there left the provider with no models at all).
+import t from 'tap'
+import { openAIModelIds } from '../../providers/openai-compatible.ts'
+import { ollamaTagNames } from '../../providers/ollama/catalog.ts'
+
+t.test('OpenAI /models: null and non-object entries are skipped', async (t) => {
+  t.same(openAIModelIds({ data: [null, { id: 'a' }, 5, { id: 7 }, { id: 'b' }] }), ['a', 'b'])
+})
+
+t.test('Ollama /api/tags: null entries are skipped', async (t) => {
+  t.same(ollamaTagNames({ models: [null, { name: 'llama3.2:latest' }, { model: 'qwen' }] }), ['llama3.2:latest', 'qwen'])
+})
