@@ -64,11 +64,11 @@ export function g4fHeaders(apiKey: string | undefined): Record<string, string> {
  * generators (`image: true`): neither can answer a chat request.
  */
 export function g4fModelIds(body: unknown): string[] {
-  const data = (body as { data?: Array<{ id?: unknown; provider?: unknown; image?: unknown }> })?.data
+  const data = (body as { data?: Array<{ id?: unknown; provider?: unknown; image?: unknown } | null> })?.data
   if (!Array.isArray(data)) throw new UpstreamError('malformed', 'the /models answer has no data array')
   return data
-    .filter((m) => m.provider !== true && m.image !== true)
-    .map((m) => m.id)
+    .filter((m) => m?.provider !== true && m?.image !== true)
+    .map((m) => m?.id)
     .filter((id): id is string => typeof id === 'string')
 }
 

@@ -11,3 +11,8 @@ t.test('OpenAI /models: null and non-object entries are skipped', async (t) => {
 t.test('Ollama /api/tags: null entries are skipped', async (t) => {
   t.same(ollamaTagNames({ models: [null, { name: 'llama3.2:latest' }, { model: 'qwen' }] }), ['llama3.2:latest', 'qwen'])
 })
+
+t.test('G4F /v1/models: null entries are skipped', async (t) => {
+  const { g4fModelIds } = await import('../../providers/g4f.ts')
+  t.same(g4fModelIds({ data: [null, { id: 'gpt-4o' }, { id: 'Copilot', provider: true }] }), ['gpt-4o'])
+})
