@@ -3,7 +3,7 @@
 // replaced), and its answer comes back as internal chunks/completion that also carry the
 // upstream's own bytes (NATIVE_WIRE) for the Responses encoder. Used by providers/openai.ts.
 import { NATIVE, type CallContext, type ChatChunk, type ChatRequest, type ChatResult } from './contract.ts'
-import { readBounded, sseEventBatches, type BodyStream, type UpstreamHttp } from './http.ts'
+import { readBounded, sseEventBatches, type BodyStream, type UpstreamHttp } from './http/index.ts'
 import { toUpstreamError, UpstreamError } from './upstream-error.ts'
 import { NativeEventReader, responseToCompletion } from '../dialects/openai-responses/upstream.ts'
 

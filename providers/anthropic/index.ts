@@ -5,7 +5,7 @@
 // native passthrough for Messages clients (the client's body as it is) in native.ts.
 import { NATIVE, NATIVE_WIRE, type CallContext, type ChatRequest, type ChatResult, type NativeRequest, type Provider } from '../contract.ts'
 import type { ProviderSettings } from '../../config.ts'
-import type { UpstreamHttp } from '../http.ts'
+import type { UpstreamHttp } from '../http/index.ts'
 import { discoveryContext } from '../openai-compatible.ts'
 import { providerPlugin } from '../plugin.ts'
 import { limitsOf, readBounded } from '../http/index.ts'

@@ -2,7 +2,7 @@
 // The translator is a pure state machine (events in, chunks out); `anthropicChunks` feeds
 // it from an upstream body. A stream that ends without `message_stop` was cut: a failure.
 import { NATIVE_WIRE, type ChatChunk, type ChunkToolCall, type Usage } from '../contract.ts'
-import { sseEvents, type BodyStream } from '../http.ts'
+import { sseEvents, type BodyStream } from '../http/index.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { finishReason, toUsage, type AnthropicUsage } from './translate.ts'
 import { withStopSequence } from '../../dialects/anthropic-messages/wire.ts'
@@ -13,7 +13,8 @@ type Delta = ChatChunk['choices'][number]['delta']
 /** An `error` event inside a stream (e.g. overloaded_error, "would normally be an HTTP 529"). */
 export function streamFailure(data: Loose): UpstreamError {
   const error = (data.error ?? {}) as Loose
-  const type = typeof error.type === 'string' ? error.type : 'error'
+  // Cut like every upstream string that can reach a client or a log.
+  const type = typeof error.type === 'string' ? error.type.slice(0, 100) : 'error'
   const kind = type === 'overloaded_error' ? 'overloaded' : 'stream_error'
   return new UpstreamError(kind, `error event inside the stream: ${type}: ${String(error.message ?? '').slice(0, 300)}`, { upstreamCode: type })
 }
