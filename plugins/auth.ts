@@ -44,8 +44,10 @@ export default fp(async function auth(app) {
   const keys = app.config.gatewayApiKeys.map((key) => ({ digest: digest(key), id: digest(key).toString('hex').slice(0, 16) }))
   const failures = new AuthFailureLimiter(app.config.authFailureLimit)
 
-  app.addHook('onRequest', async (request) => {
-    if (request.method === 'OPTIONS') return
+  // Callback style (no promise per request); a throw below reaches Fastify's error path as a
+  // rejection did (its hook runner catches what a hook throws).
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'OPTIONS') return done()
     // Decide on the matched route pattern, not the raw URL: the router decodes %-escapes, so
     // `/%70roviders` reaches /providers while the raw string matches no protected prefix.
     const path = request.routeOptions.url ?? request.url
@@ -53,7 +55,7 @@ export default fp(async function auth(app) {
       const param = credentialQueryParam(request.url)
       if (param !== undefined) throw credentialsInQuery(param)
     }
-    if (keys.length === 0 || !isProtectedUrl(path)) return
+    if (keys.length === 0 || !isProtectedUrl(path)) return done()
     const ip = normalizeIP(request.ip)
     const waitMs = failures.retryAfterMs(ip)
     if (waitMs > 0) throw authFailuresLimited(Math.max(1, Math.ceil(waitMs / 1000)))
@@ -71,5 +73,6 @@ export default fp(async function auth(app) {
       throw unauthorized('Invalid API key for this gateway.')
     }
     request.clientKeyId = match
+    done()
   })
 }, { name: 'auth', dependencies: ['errors'] })

@@ -23,7 +23,8 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
 
 export default fp(async function bodyDepth(app) {
   const max = app.config.bodyMaxDepth
-  app.addHook('preValidation', async (request) => {
-    if (nestsDeeperThan(request.body, max)) throw bodyTooDeep(max)
+  // Callback style: no promise per request.
+  app.addHook('preValidation', (request, _reply, done) => {
+    done(nestsDeeperThan(request.body, max) ? bodyTooDeep(max) : undefined)
   })
 }, { name: 'body-depth', dependencies: ['errors'] })

@@ -24,14 +24,16 @@ export const cspHeader = (directives: Record<string, string>) =>
 const PAGE_CSP = cspHeader(PAGE_CSP_DIRECTIVES)
 
 export default fp(async function securityHeaders(app) {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Callback style: no promise per response (issue 14).
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff')
     const contentType = String(reply.getHeader('content-type') ?? '')
-    if (!contentType.startsWith('text/html')) return payload
-    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP)
-    reply.header('referrer-policy', 'no-referrer')
-    reply.header('x-frame-options', 'DENY')
-    reply.header('cross-origin-opener-policy', 'same-origin')
-    return payload
+    if (contentType.startsWith('text/html')) {
+      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP)
+      reply.header('referrer-policy', 'no-referrer')
+      reply.header('x-frame-options', 'DENY')
+      reply.header('cross-origin-opener-policy', 'same-origin')
+    }
+    done(null, payload)
   })
 }, { name: 'security-headers' })
