@@ -129,6 +129,12 @@ export default fp(async function router(app: FastifyInstance) {
 
   const hedgeMs = (entry: ProviderEntry) => entry.settings.hedgeFirstByteMs ?? streaming.hedgeFirstByteMs
   const affinity = () => (app.hasDecorator('affinity') ? (app as unknown as { affinity: Affinity }).affinity : undefined)
+  /**
+   * Affinity only chooses among candidates and keys: with a single candidate holding at most
+   * one key a pin cannot change the route, so neither the lookup nor the record (a canonical
+   * JSON and a SHA-256 of the messages, ~3 % of a request) is made for it (issue 14).
+   */
+  const affinityFor = (all: Candidate[]) => (all.length > 1 || all[0].entry.keys.size > 1 ? affinity() : undefined)
 
   const router: Router = {
     candidates: (model) => orderCandidates(resolveCandidates(model, app.providers, routing.aliases), turn),
@@ -143,7 +149,8 @@ export default fp(async function router(app: FastifyInstance) {
       // A model no catalog has: the catalogs may be stale (plugins/discovery.ts, rate-limited).
       if (all.length === 0 && await app.discovery.refreshForUnknownModel(req.model)) all = resolveCandidates(requested, app.providers, routing.aliases)
       if (all.length === 0) throw app.discovery.notFound(req.model)
-      const sticky = await affinity()?.lookup(req, rctx).catch(() => undefined)
+      const pins = affinityFor(all)
+      const sticky = pins === undefined ? undefined : await pins.lookup(req, rctx).catch(() => undefined)
       const ordered = orderCandidates(all, turn++, sticky?.provider)
       const common = {
         stream, rctx, ordered,
@@ -151,7 +158,7 @@ export default fp(async function router(app: FastifyInstance) {
         hedgeMs,
         preferKey: (c: Candidate) => (c.entry.name === sticky?.provider ? sticky.key : undefined),
       }
-      const recordAffinity = (entry: ProviderEntry, key: string) => affinity()?.record(req, rctx, { provider: entry.name, key })
+      const recordAffinity = (entry: ProviderEntry, key: string) => pins?.record(req, rctx, { provider: entry.name, key })
 
       if (!stream) {
         const call = await route<ChatCompletion>('chat', req.model, {
