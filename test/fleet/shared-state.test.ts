@@ -124,11 +124,14 @@ t.test('a breaker opened on one instance: the others skip that provider/model un
   const [a, b, c] = gws
   const modelBreakerOpen = (gw: Gateway) => gw.app.providers.get('first')!.breakers.snapshot().some((s) => s.model === MODEL && s.state === 'open')
   first.fallback = { fault: 'status', status: 500 }
+  // When the request that opened it was sent: a lower bound on the opening (taking the time
+  // after its answer, which on a loaded machine came 100+ ms later, once failed the reset check).
+  let openedAt = 0
   await waitFor(async () => {
+    openedAt = Date.now()
     await postJson(`${a.url}/v1/chat/completions`, question)
     return modelBreakerOpen(a)
   }, 'A\'s breaker for first/gpt-4o-mini to open')
-  const openedAt = Date.now()
   await waitFor(() => modelBreakerOpen(b) && modelBreakerOpen(c), 'B and C to open theirs', 2000)
   t.comment(`breaker seen open by the other instances ${Date.now() - openedAt} ms after A opened it`)
   first.fallback = { content: 'first is back' }
