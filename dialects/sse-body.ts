@@ -14,6 +14,7 @@
 //   only exists once the router has committed, so it never runs before commit.
 import { Readable } from 'node:stream'
 import { STREAM_NOTE, type ChatChunk } from '../providers/contract.ts'
+import { readBatch } from '../plugins/router/batch.ts'
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -114,14 +115,19 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
     pulling = true
     try {
       while (!ended) {
-        const next = await iterator.next()
+        // A whole network read's chunks at once where every layer speaks the batch protocol.
+        const next = await readBatch(iterator)
         if (next.done) {
           finish(encoder.end())
           break
         }
-        const note = next.value[STREAM_NOTE]
-        if (note) queue(sseComment(note))
-        queue(encoder.chunk(next.value))
+        let frames = ''
+        for (const chunk of next.value) {
+          const note = chunk[STREAM_NOTE]
+          if (note) frames += sseComment(note)
+          frames += encoder.chunk(chunk)
+        }
+        queue(frames)
         if (body.readableLength + pending.length >= SSE_HIGH_WATER_BYTES) break // the client is slower than the upstream
       }
     } catch (err) {

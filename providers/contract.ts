@@ -151,6 +151,15 @@ export interface AttemptTimeouts {
 
 export type ChatResult = ChatCompletion | AsyncIterable<ChatChunk>
 
+/**
+ * Optional on a stream's iterator (issue 14): every chunk it already holds (one network read's
+ * worth) in one step, instead of one `next()` apiece. Never an empty array: done instead. It may
+ * be mixed with `next()` on the same iterator; plugins/router/batch.ts reads either kind.
+ */
+export interface BatchIterator<T = ChatChunk> extends AsyncIterator<T> {
+  nextBatch(): Promise<IteratorResult<T[], undefined>>
+}
+
 export interface Provider {
   readonly name: string
   /** Accepts any model name (`<NAME>_MODELS=*`, g4f by default). */

@@ -1,7 +1,7 @@
 // OpenAI-dialect answers → internal chunks/completions. Upstream dialects differ in small
 // ways we normalise here: `reasoning` (Ollama, OpenRouter) → `reasoning_content`,
 // `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
-import { RAW_JSON, type ChatChunk, type ChatCompletion } from './contract.ts'
+import { RAW_JSON, type BatchIterator, type ChatChunk, type ChatCompletion } from './contract.ts'
 import { sseEventBatches, type BodyStream } from './http/index.ts'
 import type { EventSourceMessage } from 'eventsource-parser'
 import { UpstreamError } from './upstream-error.ts'
@@ -114,12 +114,15 @@ function streamError(error: unknown): UpstreamError {
  * never content. A stream that stops with neither `[DONE]` nor a finish_reason was cut:
  * that is a failure too, so a truncated answer is never passed off as complete.
  */
-export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterableIterator<ChatChunk> {
+export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> {
   // An iterator object over the events of each network read, not an async generator: the events
-  // of one read are handed out without a generator's queue and resumption per chunk (issue 14).
+  // of one read are handed out without a generator's queue and resumption per chunk (issue 14),
+  // one by one (`next()`) or all at once (`nextBatch()`, the batch protocol of plugins/router/batch.ts).
   // `[DONE]`, a failure and an early `return()` all close the framing (which frees the socket).
   let finished = false
   let over = false
+  /** A failure met after some chunks of the same read: they are handed out first, it is thrown next. */
+  let failure: unknown
   const indexers = new Map<number, ToolCallIndexer>()
   const batches = sseEventBatches(body, signal)
   let batch: EventSourceMessage[] = []
@@ -145,40 +148,60 @@ export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterab
     // unless it spans several `data:` lines: re-sent as one line, its newline would end the event.
     if (!changed && !data.includes('\n')) (parsed as ChatChunk)[RAW_JSON] = data
     const chunk = parsed as ChatChunk
-    if (chunk.choices.some((c) => c.finish_reason)) finished = true
+    if (!finished) {
+      for (const choice of chunk.choices) if (choice.finish_reason) finished = true
+    }
     return chunk
   }
-  const end = async (): Promise<IteratorResult<ChatChunk>> => {
+  const end = async (): Promise<void> => {
     over = true
     await batches.return(undefined)
+  }
+  /** Up to `max` chunks, in order, reading the network only when none is left. */
+  const take = async (max: number): Promise<IteratorResult<ChatChunk[], undefined>> => {
+    if (failure !== undefined) {
+      const err = failure
+      failure = undefined
+      throw err
+    }
+    const out: ChatChunk[] = []
+    try {
+      while (!over) {
+        while (at < batch.length) {
+          const event = batch[at++]
+          if (event.data === '[DONE]') {
+            await end()
+            return out.length > 0 ? { done: false, value: out } : { done: true, value: undefined }
+          }
+          const chunk = toChunk(event)
+          if (chunk && out.push(chunk) === max) return { done: false, value: out }
+        }
+        if (out.length > 0) return { done: false, value: out }
+        const next = await batches.next()
+        if (next.done) {
+          over = true
+          if (!finished) throw new UpstreamError('malformed', 'the upstream stream ended before [DONE]: the answer was cut')
+          break
+        }
+        batch = next.value
+        at = 0
+      }
+    } catch (err) {
+      if (!over) await end()
+      if (out.length === 0) throw err
+      failure = err
+      return { done: false, value: out }
+    }
     return { done: true, value: undefined }
   }
-  const it: AsyncIterableIterator<ChatChunk> = {
+  const it: AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> = {
     async next(): Promise<IteratorResult<ChatChunk>> {
-      try {
-        while (!over) {
-          while (at < batch.length) {
-            const event = batch[at++]
-            if (event.data === '[DONE]') return await end()
-            const chunk = toChunk(event)
-            if (chunk) return { done: false, value: chunk }
-          }
-          const next = await batches.next()
-          if (next.done) {
-            over = true
-            if (!finished) throw new UpstreamError('malformed', 'the upstream stream ended before [DONE]: the answer was cut')
-            break
-          }
-          batch = next.value
-          at = 0
-        }
-      } catch (err) {
-        if (!over) await end()
-        throw err
-      }
-      return { done: true, value: undefined }
+      const one = await take(1)
+      return one.done ? one : { done: false, value: one.value[0] }
     },
+    nextBatch: () => take(Infinity),
     async return(): Promise<IteratorResult<ChatChunk>> {
+      failure = undefined
       if (!over) await end()
       return { done: true, value: undefined }
     },

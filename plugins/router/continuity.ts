@@ -6,7 +6,7 @@
 // any request — a 400 to it is never the client's — and its chunks carry on the same answer.
 // When nothing can continue, the original failure ends the stream (error event, no [DONE]).
 import type { FastifyInstance } from 'fastify'
-import type { ChatChunk, Usage } from '../../providers/contract.ts'
+import type { BatchIterator, ChatChunk, Usage } from '../../providers/contract.ts'
 import { STREAM_NOTE } from '../../providers/contract.ts'
 import { UpstreamError, toUpstreamError } from '../../providers/upstream-error.ts'
 import type { RequestContext } from '../router.ts'
@@ -14,6 +14,7 @@ import { couldAnswer, type Candidate } from './candidates.ts'
 import { decide } from './decide.ts'
 import { dispatch, DispatchError, type Call, type DispatchDeps, type Job, type Strategy } from './dispatch.ts'
 import { legChunks, type OpenedStream } from './stream.ts'
+import { batchesOf } from './batch.ts'
 import { type ResumableAnswer, ContinuationDiverged } from './resume/answer.ts'
 
 type Leg = Call<OpenedStream> & { strategy?: Strategy }
@@ -33,12 +34,15 @@ export interface ContinuedStreamOptions {
 
 const where = (c: Candidate) => `${c.entry.name}/${c.model}`
 
+/** What the router hands the route: chunks one by one or (plugins/router/batch.ts) in batches. */
+export type ContinuedStream = AsyncGenerator<ChatChunk> & BatchIterator<ChatChunk>
+
 /**
  * An async generator's body (and so its `finally`) never runs if it is closed before its first
  * `next()`: a stream dropped unread would leave its upstream call, timers and breaker call
  * open. This closes the first leg in that case.
  */
-export function closeIfNeverRead(gen: AsyncGenerator<ChatChunk>, first: Call<OpenedStream>): AsyncGenerator<ChatChunk> {
+export function closeIfNeverRead(gen: ContinuedStream, first: Call<OpenedStream>): ContinuedStream {
   let started = false
   const neverRead = () => {
     if (started) return
@@ -53,6 +57,10 @@ export function closeIfNeverRead(gen: AsyncGenerator<ChatChunk>, first: Call<Ope
       started = true
       return gen.next(...args)
     },
+    nextBatch: () => {
+      started = true
+      return gen.nextBatch()
+    },
     return: (value: unknown) => {
       neverRead()
       return gen.return(value as never)
@@ -63,10 +71,50 @@ export function closeIfNeverRead(gen: AsyncGenerator<ChatChunk>, first: Call<Ope
     },
     [Symbol.asyncIterator]: () => wrapper,
   }
-  return wrapper as unknown as AsyncGenerator<ChatChunk>
+  return wrapper as unknown as ContinuedStream
 }
 
-export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerator<ChatChunk> {
+/**
+ * The answer's chunks across legs. The work is an async generator of batches (one resumption
+ * per upstream read, not per chunk); this hands them out one by one to readers that only know
+ * `next()` (a session, cache or scrubbing wrapper) and whole to readers of the batch protocol.
+ */
+export function continuedStream(o: ContinuedStreamOptions): ContinuedStream {
+  const gen = continuedBatches(o)
+  let buffer: ChatChunk[] = []
+  let at = 0
+  const stream = {
+    next(): Promise<IteratorResult<ChatChunk, undefined>> {
+      if (at < buffer.length) return Promise.resolve({ done: false, value: buffer[at++] })
+      return gen.next().then((next) => {
+        if (next.done) return { done: true, value: undefined }
+        buffer = next.value
+        at = 1
+        return { done: false, value: buffer[0] }
+      })
+    },
+    nextBatch(): Promise<IteratorResult<ChatChunk[], undefined>> {
+      if (at < buffer.length) {
+        const rest = at === 0 ? buffer : buffer.slice(at)
+        buffer = []
+        at = 0
+        return Promise.resolve({ done: false, value: rest })
+      }
+      return gen.next() as Promise<IteratorResult<ChatChunk[], undefined>>
+    },
+    return(value: unknown) {
+      buffer = []
+      at = 0
+      return gen.return(value as never)
+    },
+    throw: (err: unknown) => gen.throw(err),
+    [Symbol.asyncIterator]: () => stream,
+  }
+  return stream as unknown as ContinuedStream
+}
+
+/** Yields non-empty batches only. */
+async function* continuedBatches(o: ContinuedStreamOptions): AsyncGenerator<ChatChunk[], void> {
   const { app, rctx, answer } = o
   let leg: Leg = o.first
   let attempts = o.attemptsSoFar
@@ -77,22 +125,35 @@ export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerato
     let failure: UpstreamError | undefined
     let finished = false
     try {
-      for await (const chunk of legChunks(leg.value, leg.attempt, entry.settings.timeouts.idleMs)) {
-        if (chunk.usage) usage = chunk.usage
-        // STREAM_RESUME off: the chunk as it came (no array per chunk; a note needs an answer).
+      for await (const batch of batchesOf(legChunks(leg.value, leg.attempt, entry.settings.timeouts.idleMs))) {
+        // STREAM_RESUME off: the batch as it came (no array per chunk; a note needs an answer).
         if (!answer) {
-          yield chunk
+          for (let i = 0; i < batch.length; i++) if (batch[i].usage) usage = batch[i].usage!
+          yield batch
           continue
         }
-        for (const out of answer.accept(chunk)) {
-          if (note) {
-            out[STREAM_NOTE] = note
-            note = undefined
+        const out: ChatChunk[] = []
+        let diverged: unknown
+        try {
+          for (const chunk of batch) {
+            if (chunk.usage) usage = chunk.usage
+            for (const accepted of answer.accept(chunk)) {
+              if (note) {
+                accepted[STREAM_NOTE] = note
+                note = undefined
+              }
+              out.push(accepted)
+            }
           }
-          yield out
+        } catch (err) {
+          diverged = err
         }
+        // What was accepted before a chunk failed reaches the client first, as chunk by chunk it did.
+        if (out.length > 0) yield out
+        if (diverged !== undefined) throw diverged
       }
-      for (const out of answer ? answer.finish() : []) yield out
+      const tail = answer ? answer.finish() : []
+      if (tail.length > 0) yield tail
       finished = true
     } catch (err) {
       // A continuation that started over and then diverged is that leg's malformed output.
@@ -107,7 +168,8 @@ export async function* continuedStream(o: ContinuedStreamOptions): AsyncGenerato
     if (leg.attempt.clientLeft) throw failed
     // The client already has its finish_reason: only the trailer was lost, the answer is whole.
     if (answer?.finished()) {
-      for (const out of answer.finish()) yield out
+      const tail = answer.finish()
+      if (tail.length > 0) yield tail
       return
     }
     const next = await resume(leg, failed)
