@@ -27,7 +27,8 @@ export default fp(async function corsPlugin(app) {
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     // No allowedHeaders: the request's Access-Control-Request-Headers are reflected, so the
     // OpenAI SDKs' own headers (x-stainless-*, openai-*) pass without a list to keep current.
-    exposedHeaders: EXPOSED_HEADERS,
+    // Joined once here: given an array, @fastify/cors joins it again on every response.
+    exposedHeaders: EXPOSED_HEADERS.join(', '),
     maxAge: PREFLIGHT_MAX_AGE_S,
   })
 }, { name: 'cors' })

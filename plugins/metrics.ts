@@ -163,10 +163,12 @@ export default fp(async function metrics(app) {
   app.events.on('rate_limited', (e) => m.rateLimited.inc({ route: e.route }))
   app.events.on('resume', (e) => m.resumes.inc({ strategy: e.strategy ?? 'none', outcome: e.outcome }))
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback style: no promise per response (issue 14).
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE
     m.requests.inc({ route, method: request.method, status: String(reply.statusCode) })
     m.requestDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000)
+    done()
   })
   app.addHook('onClose', async () => registry.clear())
 }, { name: 'metrics', dependencies: ['events', 'registry'] })

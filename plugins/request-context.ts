@@ -11,6 +11,7 @@ export function requestContext(request: FastifyRequest, reply: FastifyReply): Re
   const onClose = () => {
     if (!reply.raw.writableFinished) controller.abort()
   }
-  reply.raw.once('close', onClose)
+  // `on`, not `once`: 'close' fires once anyway, and `once` allocates a wrapper per request.
+  reply.raw.on('close', onClose)
   return { signal: controller.signal, log: request.log, requestId: request.id }
 }

@@ -65,10 +65,13 @@ export function startCall<T>(o: {
       totalMs: t.totalMs,
     },
   }
+  // Only a stream's breaker call waits for its end; a JSON call is over at its commit point.
   let end: (err?: UpstreamError) => void = () => undefined
-  const ended = new Promise<void>((resolve, reject) => {
-    end = (err) => (err ? reject(err) : resolve())
-  })
+  const ended = o.stream
+    ? new Promise<void>((resolve, reject) => {
+        end = (err) => (err ? reject(err) : resolve())
+      })
+    : undefined
   let committed: (value: T) => void = () => undefined
   const commit = new Promise<T>((resolve) => { committed = resolve })
   const fired = c.entry.breakers.fire(c.model, async () => {

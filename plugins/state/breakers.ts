@@ -67,6 +67,9 @@ export class ProviderBreakers {
       volumeThreshold: breaker.volumeThreshold,
       rollingCountTimeout: breaker.rollingWindowMs,
       rollingCountBuckets: 10,
+      // Nothing listens to opossum's 'snapshot' event, and each one sums the window and sorts
+      // every latency in it, on a timer per breaker: ~1 % of the gateway's CPU under load (issue 14).
+      enableSnapshots: false,
     }
     this.provider = this.#create('*', neutralForProvider)
   }
