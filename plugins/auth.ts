@@ -44,10 +44,9 @@ export default fp(async function auth(app) {
   const keys = app.config.gatewayApiKeys.map((key) => ({ digest: digest(key), id: digest(key).toString('hex').slice(0, 16) }))
   const failures = new AuthFailureLimiter(app.config.authFailureLimit)
 
-  // Callback style (no promise per request); a throw below reaches Fastify's error path as a
-  // rejection did (its hook runner catches what a hook throws).
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (request.method === 'OPTIONS') return done()
+  /** Sets request.clientKeyId, or throws the refusal. */
+  function authenticate(request: FastifyRequest): void {
+    if (request.method === 'OPTIONS') return
     // Decide on the matched route pattern, not the raw URL: the router decodes %-escapes, so
     // `/%70roviders` reaches /providers while the raw string matches no protected prefix.
     const path = request.routeOptions.url ?? request.url
@@ -55,7 +54,7 @@ export default fp(async function auth(app) {
       const param = credentialQueryParam(request.url)
       if (param !== undefined) throw credentialsInQuery(param)
     }
-    if (keys.length === 0 || !isProtectedUrl(path)) return done()
+    if (keys.length === 0 || !isProtectedUrl(path)) return
     const ip = normalizeIP(request.ip)
     const waitMs = failures.retryAfterMs(ip)
     if (waitMs > 0) throw authFailuresLimited(Math.max(1, Math.ceil(waitMs / 1000)))
@@ -73,6 +72,19 @@ export default fp(async function auth(app) {
       throw unauthorized('Invalid API key for this gateway.')
     }
     request.clientKeyId = match
+  }
+
+  // Callback style: no promise per request (issue 14). A refusal is answered one microtask
+  // later, as the async hook's rejection was: by then Node has handed the request the body bytes
+  // that came with its headers, so server.ts's bodyStillArriving sees a complete small request
+  // as complete and keeps its connection (test/hardening/edge-connections.test.ts).
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      authenticate(request)
+    } catch (err) {
+      queueMicrotask(() => done(err as Error))
+      return
+    }
     done()
   })
 }, { name: 'auth', dependencies: ['errors'] })
