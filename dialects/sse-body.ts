@@ -13,7 +13,7 @@
 // - an optional keep-alive frame during long upstream silences (Anthropic's `ping`). The body
 //   only exists once the router has committed, so it never runs before commit.
 import { Readable } from 'node:stream'
-import { STREAM_NOTE, type ChatChunk } from '../providers/contract.ts'
+import { RAW_FRAMES, RAW_JSON, STREAM_NOTE, type ChatChunk, type ChunkBatch } from '../providers/contract.ts'
 import { readBatch } from '../plugins/router/batch.ts'
 
 export const SSE_HEADERS = {
@@ -34,6 +34,11 @@ export interface SseEncoder {
   error(err: unknown): string
   /** Written whenever the upstream has been silent this long. */
   keepAlive?: { intervalMs: number; frame: string }
+  /**
+   * This encoder writes a chunk that has RAW_JSON (and no note) as `data: <RAW_JSON>\n\n` and
+   * keeps no state: a batch's upstream bytes (RAW_FRAMES) are then forwarded as they are.
+   */
+  rawFrames?: boolean
 }
 
 /** An SSE comment line: a note can never break out of it into an event. */
@@ -42,7 +47,9 @@ export const sseComment = (note: string) => `: ${note.replace(/[\r\n]+/g, ' ')}\
 /** One pull loop feeds the stream directly (no generator per stage): per-chunk async steps were the largest cost in the stream benchmark. */
 export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string): Readable {
   const iterator = chunks[Symbol.asyncIterator]()
-  let pending = ''
+  /** What the next flush pushes, in order: frames as text, upstream bytes as they came. */
+  let pending: Array<string | Uint8Array> = []
+  let pendingBytes = 0
   let flushScheduled = false
   let pulling = false
   let ended = false
@@ -67,9 +74,10 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
   function flush(): void {
     flushScheduled = false
     if (body.destroyed || closed) return
-    if (pending) {
-      body.push(pending)
-      pending = ''
+    if (pending.length > 0) {
+      for (const part of pending) body.push(part)
+      pending = []
+      pendingBytes = 0
     }
     if (ended) {
       closed = true
@@ -77,9 +85,13 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
     }
   }
 
-  function queue(frame: string): void {
-    if (!frame) return
-    pending += frame
+  function queue(frame: string | Uint8Array): void {
+    if (frame.length === 0) return
+    const last = pending.length - 1
+    // Text after text joins it (one push); bytes stay a part of their own, never copied.
+    if (typeof frame === 'string' && last >= 0 && typeof pending[last] === 'string') pending[last] += frame
+    else pending.push(frame)
+    pendingBytes += frame.length
     lastQueuedAt = performance.now()
     if (!flushScheduled) {
       flushScheduled = true
@@ -111,6 +123,14 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
     keepAliveTimer.unref()
   }
 
+  /** A batch's upstream bytes, when they are exactly what the encoder would write for it. */
+  function upstreamBytesOf(batch: ChunkBatch): Uint8Array | undefined {
+    const bytes = batch[RAW_FRAMES]
+    if (bytes === undefined || !encoder.rawFrames) return undefined
+    for (const chunk of batch) if (chunk[RAW_JSON] === undefined || chunk[STREAM_NOTE] !== undefined) return undefined
+    return bytes
+  }
+
   async function pull(): Promise<void> {
     pulling = true
     try {
@@ -121,14 +141,18 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
           finish(encoder.end())
           break
         }
-        let frames = ''
-        for (const chunk of next.value) {
-          const note = chunk[STREAM_NOTE]
-          if (note) frames += sseComment(note)
-          frames += encoder.chunk(chunk)
+        const bytes = upstreamBytesOf(next.value)
+        if (bytes) queue(bytes)
+        else {
+          let frames = ''
+          for (const chunk of next.value) {
+            const note = chunk[STREAM_NOTE]
+            if (note) frames += sseComment(note)
+            frames += encoder.chunk(chunk)
+          }
+          queue(frames)
         }
-        queue(frames)
-        if (body.readableLength + pending.length >= SSE_HIGH_WATER_BYTES) break // the client is slower than the upstream
+        if (body.readableLength + pendingBytes >= SSE_HIGH_WATER_BYTES) break // the client is slower than the upstream
       }
     } catch (err) {
       finish(redact(encoder.error(err)))

@@ -160,6 +160,15 @@ export interface BatchIterator<T = ChatChunk> extends AsyncIterator<T> {
   nextBatch(): Promise<IteratorResult<T[], undefined>>
 }
 
+/**
+ * On a batch of chunks: the upstream's own bytes for exactly these chunks, each written
+ * `data: <its RAW_JSON>\n\n`, in order (providers/openai-sse.ts sets it when a network read
+ * held nothing else). An encoder that writes a RAW_JSON chunk as that very frame forwards the
+ * bytes as they are. Whoever adds, drops, reorders or changes a chunk must pass on a new array.
+ */
+export const RAW_FRAMES: unique symbol = Symbol('tiergate.rawFrames')
+export type ChunkBatch = ChatChunk[] & { [RAW_FRAMES]?: Uint8Array }
+
 export interface Provider {
   readonly name: string
   /** Accepts any model name (`<NAME>_MODELS=*`, g4f by default). */

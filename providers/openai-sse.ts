@@ -1,9 +1,8 @@
 // OpenAI-dialect answers → internal chunks/completions. Upstream dialects differ in small
 // ways we normalise here: `reasoning` (Ollama, OpenRouter) → `reasoning_content`,
 // `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
-import { RAW_JSON, type BatchIterator, type ChatChunk, type ChatCompletion } from './contract.ts'
-import { sseEventBatches, type BodyStream } from './http/index.ts'
-import type { EventSourceMessage } from 'eventsource-parser'
+import { RAW_FRAMES, RAW_JSON, type BatchIterator, type ChatChunk, type ChatCompletion, type ChunkBatch } from './contract.ts'
+import { READ_BYTES, sseEventBatches, type BodyStream, type EventBatch } from './http/index.ts'
 import { UpstreamError } from './upstream-error.ts'
 import { normalizeUsage, usageIsSane } from './usage.ts'
 import { BadIndexError, ToolCallIndexer, isToolCallIndex } from './tool-call-index.ts'
@@ -109,6 +108,9 @@ function streamError(error: unknown): UpstreamError {
   return new UpstreamError(kind, `error inside the stream: ${String(e.message ?? JSON.stringify(e)).slice(0, 300)}`, { status, upstreamCode: code?.slice(0, 300) })
 }
 
+/** `data: [DONE]\n\n` */
+const DONE_FRAME_BYTES = 14
+
 /**
  * Chunks of an OpenAI-style SSE stream. `[DONE]` ends it; an `error` payload is a failure,
  * never content. A stream that stops with neither `[DONE]` nor a finish_reason was cut:
@@ -125,9 +127,9 @@ export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterab
   let failure: unknown
   const indexers = new Map<number, ToolCallIndexer>()
   const batches = sseEventBatches(body, signal)
-  let batch: EventSourceMessage[] = []
+  let batch: EventBatch = []
   let at = 0
-  const toChunk = (event: EventSourceMessage): ChatChunk | undefined => {
+  const toChunk = (event: EventBatch[number]): ChatChunk | undefined => {
     const data = event.data
     if (data === '') return undefined
     let parsed: Loose
@@ -157,6 +159,18 @@ export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterab
     over = true
     await batches.return(undefined)
   }
+  /**
+   * The upstream bytes of events `from`… of the current read, up to `trim` bytes before its
+   * end, on `out` (RAW_FRAMES): only when the read is nothing but these events as they came.
+   */
+  const withReadBytes = (out: ChunkBatch, from: number, trim: number): ChunkBatch => {
+    const bytes = batch[READ_BYTES]
+    if (bytes === undefined) return out
+    let start = 0
+    for (let i = 0; i < from; i++) start += 8 + Buffer.byteLength(batch[i].data) // `data: ` … `\n\n`
+    out[RAW_FRAMES] = bytes.subarray(start, bytes.length - trim)
+    return out
+  }
   /** Up to `max` chunks, in order, reading the network only when none is left. */
   const take = async (max: number): Promise<IteratorResult<ChatChunk[], undefined>> => {
     if (failure !== undefined) {
@@ -164,19 +178,24 @@ export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterab
       failure = undefined
       throw err
     }
-    const out: ChatChunk[] = []
+    const out: ChunkBatch = []
+    /** The first event of the current read handed out by this call, and whether all since came out untouched. */
+    let from = at
+    let untouched = max === Infinity
     try {
       while (!over) {
         while (at < batch.length) {
           const event = batch[at++]
           if (event.data === '[DONE]') {
             await end()
-            return out.length > 0 ? { done: false, value: out } : { done: true, value: undefined }
+            if (out.length === 0) return { done: true, value: undefined }
+            return { done: false, value: untouched && at === batch.length ? withReadBytes(out, from, DONE_FRAME_BYTES) : out }
           }
           const chunk = toChunk(event)
+          if (chunk === undefined || chunk[RAW_JSON] === undefined) untouched = false
           if (chunk && out.push(chunk) === max) return { done: false, value: out }
         }
-        if (out.length > 0) return { done: false, value: out }
+        if (out.length > 0) return { done: false, value: untouched ? withReadBytes(out, from, 0) : out }
         const next = await batches.next()
         if (next.done) {
           over = true
@@ -185,6 +204,8 @@ export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterab
         }
         batch = next.value
         at = 0
+        from = 0
+        untouched = max === Infinity
       }
     } catch (err) {
       if (!over) await end()

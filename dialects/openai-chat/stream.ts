@@ -21,6 +21,8 @@ export const chunkFrame = (chunk: ChatChunk) => `data: ${chunk[RAW_JSON] ?? JSON
 export function openAIChatEncoder(provider: string): SseEncoder {
   return {
     chunk: chunkFrame,
+    // chunkFrame of a RAW_JSON chunk is `data: <RAW_JSON>\n\n`: the upstream's own bytes for a batch serve.
+    rawFrames: true,
     end: () => DONE_FRAME,
     error: (err) => errorEvent(err, provider),
   }

@@ -4,6 +4,6 @@
 export type { BodyStream, UpstreamRequest, UpstreamResponse } from './types.ts'
 export { UpstreamHttp, readBounded, serializeRequest } from './transport.ts'
 export { errorFromResponse, readText, upstreamErrorMessage } from './errors.ts'
-export { sseEventBatches, sseEvents } from './sse.ts'
+export { READ_BYTES, sseEventBatches, sseEvents, type EventBatch } from './sse.ts'
 export { ndjsonObjects } from './ndjson.ts'
 export { DEFAULT_UPSTREAM_LIMITS, limitsOf, type UpstreamLimits } from './limits.ts'

@@ -33,12 +33,32 @@ export function afterLastBoundary(chunk: Uint8Array, previous: number | undefine
 }
 
 /**
+ * On a batch of events: the network read they came from, when that read holds exactly these
+ * events, each written `data: <data>\n\n` (no comment, field, CR or partial event). A reader that
+ * leaves every event as it came may forward these bytes instead of writing the events again.
+ */
+export const READ_BYTES: unique symbol = Symbol('tiergate.readBytes')
+export type EventBatch = EventSourceMessage[] & { [READ_BYTES]?: Buffer }
+
+/** Whether `text` is exactly `events`, each as `data: <data>\n\n`, in order. */
+function isCanonical(text: string, events: EventSourceMessage[]): boolean {
+  let at = 0
+  for (const event of events) {
+    if (event.event !== undefined || event.id !== undefined || !text.startsWith('data: ', at)) return false
+    at += 6 + event.data.length
+    if (text.charCodeAt(at) !== LF || text.charCodeAt(at + 1) !== LF) return false
+    at += 2
+  }
+  return at === text.length
+}
+
+/**
  * SSE events from a body as one array per network read: a reader that handles each event
  * still pays for one async step per read, not per event (that cost dominated the stream benchmark).
  */
-export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): AsyncGenerator<EventSourceMessage[]> {
+export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): AsyncGenerator<EventBatch> {
   const { maxEventBytes } = limitsOf(body)
-  let batch: EventSourceMessage[] = []
+  let batch: EventBatch = []
   const parser = createParser({ onEvent: (event) => batch.push(event) })
   const decoder = new TextDecoder() // streaming mode: a UTF-8 character split across chunks stays whole
   /** Bytes since the last event boundary: at most what the parser holds. */
@@ -47,11 +67,15 @@ export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): 
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       const end = afterLastBoundary(chunk, previous)
+      // A read that starts and ends on an event boundary holds whole events only: its text is theirs alone.
+      const whole = pending === 0 && end === chunk.length
       pending = end >= 0 ? chunk.length - end : pending + chunk.length
       if (chunk.length > 0) previous = chunk[chunk.length - 1]
       if (pending > maxEventBytes) throw overCap(body, 'one SSE event', maxEventBytes, 'UPSTREAM_MAX_EVENT_BYTES')
-      parser.feed(decoder.decode(chunk, { stream: true }))
+      const text = decoder.decode(chunk, { stream: true })
+      parser.feed(text)
       if (batch.length === 0) continue
+      if (whole && isCanonical(text, batch)) batch[READ_BYTES] = chunk
       const ready = batch
       batch = []
       yield ready
