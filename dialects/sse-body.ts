@@ -75,7 +75,8 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
     flushScheduled = false
     if (body.destroyed || closed) return
     if (pending.length > 0) {
-      for (const part of pending) body.push(part)
+      // One push, so one write and one chunk of the HTTP body (a push apiece costs a write and its framing).
+      body.push(pending.length === 1 ? pending[0] : Buffer.concat(pending.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))))
       pending = []
       pendingBytes = 0
     }

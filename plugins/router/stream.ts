@@ -12,26 +12,41 @@ export const MAX_HELD_CHUNKS = 256
 
 /** What a stream attempt has when it may be committed. */
 export interface OpenedStream {
-  /** Chunks up to and including the first that carries content (or all of a stream that ended first). */
+  /**
+   * Chunks up to and including the first that carries content, with the rest of the network
+   * read it came in (or all of a stream that ended first). When that read was the first, this
+   * is its very batch, so its upstream bytes (RAW_FRAMES) can still be forwarded as they came.
+   */
   held: ChatChunk[]
   iterator: AsyncIterator<ChatChunk>
   /** The upstream stream already ended cleanly (it had nothing to say beyond `held`). */
   ended: boolean
 }
 
-/** Pulls until the commit point; throws (nothing committed) when the stream fails before it. */
+/** Pulls (batch by batch, plugins/router/batch.ts) until the commit point; throws (nothing committed) when the stream fails before it. */
 export async function openStream(iterable: AsyncIterable<ChatChunk>): Promise<OpenedStream> {
   const iterator = iterable[Symbol.asyncIterator]()
-  const held: ChatChunk[] = []
+  /** Chunks of earlier reads, none of which carried content. */
+  let held: ChatChunk[] = []
   for (;;) {
-    const next = await iterator.next()
+    const next = await readBatch(iterator)
     if (next.done) {
       if (held.length === 0) throw new UpstreamError('malformed', 'the upstream stream ended before its first chunk')
       return { held, iterator, ended: true }
     }
-    held.push(next.value)
-    if (carriesContent(next.value) || held.length >= MAX_HELD_CHUNKS) return { held, iterator, ended: false }
+    const batch = next.value
+    // The rest of the read that commits goes with it: it is already here, and the client gets it in one write.
+    if (commits(batch, held.length)) return { held: held.length === 0 ? batch : held.concat(batch), iterator, ended: false }
+    held = held.length === 0 ? batch : held.concat(batch)
   }
+}
+
+/** Whether a chunk of `batch` is the commit point, `before` chunks having been held. */
+function commits(batch: ChatChunk[], before: number): boolean {
+  for (let i = 0; i < batch.length; i++) {
+    if (carriesContent(batch[i]) || before + i + 1 >= MAX_HELD_CHUNKS) return true
+  }
+  return false
 }
 
 /**
