@@ -113,6 +113,12 @@ export function continuedStream(o: ContinuedStreamOptions): ContinuedStream {
   return stream as unknown as ContinuedStream
 }
 
+const sameChunks = (a: ChatChunk[], b: ChatChunk[]): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** Yields non-empty batches only. */
 async function* continuedBatches(o: ContinuedStreamOptions): AsyncGenerator<ChatChunk[], void> {
   const { app, rctx, answer } = o
@@ -132,24 +138,21 @@ async function* continuedBatches(o: ContinuedStreamOptions): AsyncGenerator<Chat
           yield batch
           continue
         }
+        for (let i = 0; i < batch.length; i++) if (batch[i].usage) usage = batch[i].usage!
         const out: ChatChunk[] = []
         let diverged: unknown
         try {
-          for (const chunk of batch) {
-            if (chunk.usage) usage = chunk.usage
-            for (const accepted of answer.accept(chunk)) {
-              if (note) {
-                accepted[STREAM_NOTE] = note
-                note = undefined
-              }
-              out.push(accepted)
-            }
-          }
+          answer.acceptInto(batch, out)
         } catch (err) {
           diverged = err
         }
+        if (note && out.length > 0) {
+          out[0][STREAM_NOTE] = note
+          note = undefined
+        }
         // What was accepted before a chunk failed reaches the client first, as chunk by chunk it did.
-        if (out.length > 0) yield out
+        // A batch that passed as it came goes on as itself (its upstream bytes, RAW_FRAMES, with it).
+        if (out.length > 0) yield sameChunks(out, batch) ? batch : out
         if (diverged !== undefined) throw diverged
       }
       const tail = answer ? answer.finish() : []

@@ -80,10 +80,28 @@ export class ResumableAnswer {
 
   /** Chunks of the current leg in, what to send the client now out. */
   accept(chunk: ChatChunk): ChatChunk[] {
+    return this.#acceptOne(chunk) ?? [chunk]
+  }
+
+  /**
+   * A batch of the current leg in (one upstream read, issue 14): what to send the client now,
+   * pushed onto `out` chunk by chunk (so what came before a ContinuationDiverged is there), with
+   * no array per chunk that passes as it came.
+   */
+  acceptInto(batch: ChatChunk[], out: ChatChunk[]): void {
+    for (const chunk of batch) {
+      const rewritten = this.#acceptOne(chunk)
+      if (rewritten === undefined) out.push(chunk)
+      else for (const sent of rewritten) out.push(sent)
+    }
+  }
+
+  /** What to send for one chunk; undefined: the chunk itself, as it came. */
+  #acceptOne(chunk: ChatChunk): ChatChunk[] | undefined {
     this.#stamp ??= { id: chunk.id, created: chunk.created }
     if (chunk.model) this.#lastModel = chunk.model
     if (this.#leg === 0 && chunk.usage) this.#firstLegUsage = chunk.usage
-    if (chunk.choices.some((c) => c.index !== 0)) this.#multiChoice = true
+    for (const choice of chunk.choices) if (choice.index !== 0) this.#multiChoice = true
     if (this.#multiChoice) return [this.#leg === 0 ? chunk : restamp(chunk, this.#stamp)]
     if (this.#leg === 0 && this.#holdToolCalls && (this.#nativeHeld || (chunk[NATIVE_WIRE] && hasToolFragments(chunk.choices[0]?.delta)))) {
       return this.#holdNative(chunk)
@@ -91,7 +109,7 @@ export class ResumableAnswer {
     if (this.#leg === 0 && this.#passesUnchanged(chunk)) {
       this.#recordUnchanged(chunk)
       if (chunk.usage) this.#usageSent = true
-      return [chunk]
+      return undefined
     }
     return carryNote(chunk, this.#rewrite(chunk))
   }
