@@ -53,6 +53,26 @@ function isCanonical(text: string, events: EventSourceMessage[]): boolean {
 }
 
 /**
+ * An early return (`[DONE]`, an error event, the client gone) must free the upstream socket now.
+ * When the whole response has already arrived (the usual case at `[DONE]`: its end came in the
+ * same read), it is read to its end instead: destroying it would build an abort error (a stack
+ * trace per stream) and abort an upstream request that is complete, for nothing.
+ */
+async function closeEarly(body: BodyStream, reader: AsyncIterator<Buffer>): Promise<void> {
+  // `ended`: the body has received its last byte (endEmitted comes only once it is read).
+  const received = (body as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true
+  if (received && !body.destroyed) {
+    try {
+      while (!(await reader.next()).done);
+      return
+    } catch {
+      // fall through: destroyed below
+    }
+  }
+  await reader.return?.()
+}
+
+/**
  * SSE events from a body as one array per network read: a reader that handles each event
  * still pays for one async step per read, not per event (that cost dominated the stream benchmark).
  */
@@ -64,8 +84,16 @@ export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): 
   /** Bytes since the last event boundary: at most what the parser holds. */
   let pending = 0
   let previous: number | undefined
+  const reader = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  let read = false
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for (;;) {
+      const next = await reader.next()
+      if (next.done) {
+        read = true
+        break
+      }
+      const chunk = next.value
       const end = afterLastBoundary(chunk, previous)
       // A read that starts and ends on an event boundary holds whole events only: its text is theirs alone.
       const whole = pending === 0 && end === chunk.length
@@ -81,9 +109,10 @@ export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): 
       yield ready
     }
   } catch (err) {
+    read = true // the body failed or was destroyed: nothing left to read
     throw toUpstreamError(err, signal)
   } finally {
-    // An early return (client gone, error event) must free the upstream socket now.
+    if (!read) await closeEarly(body, reader)
     if (!body.destroyed) body.destroy()
   }
   // A final event without its blank line still counts (some servers omit it).
