@@ -122,3 +122,14 @@ for (const chain of ['plain', 'with a session recorder'] as const) {
     t.equal(upstream.inFlight(), 0, 'no upstream request left running')
   })
 }
+
+t.test('a stream whose [DONE] and end came in one read leaves its upstream connection pooled for the next request', async (t) => {
+  const events = streamFrames(MODEL, { content: 'hello again', pieces: 3 }, false)
+  const upstream = await upstreamOf(events.join(''))
+  const { port } = await gatewayOn(upstream)
+  for (let i = 0; i < 3; i++) {
+    const data = dataOf((await chunkedBody(t, port)).join(''))
+    t.equal(data.at(-1), '[DONE]', `stream ${i + 1} complete`)
+  }
+  t.equal(upstream.openSockets(), 1, 'one upstream connection served all three streams')
+})
