@@ -1,6 +1,6 @@
 // The one error type for upstream failures. It carries what the router needs to decide:
 // the upstream status, whether another provider may be tried, and how long to back off.
-import { errors as undiciErrors } from 'undici'
+import { errors as undiciErrors } from './undici-core.ts'
 import { redactUpstreamText } from '../plugins/redact.ts'
 
 export type FaultKind =

@@ -9,8 +9,8 @@
 // requests not yet completed or failed, and its connector refuses to connect a client that
 // has none: the client then drops its (already aborted) queue, the pool discards the client,
 // and the next real request gets a fresh one.
-import { Client, Pool } from 'undici'
-import type { Dispatcher } from 'undici'
+import type { Dispatcher, Pool as UndiciPool } from 'undici'
+import { Client, Pool } from './undici-core.ts'
 
 const KEEP_ALIVE_TIMEOUT_MS = 10_000
 
@@ -71,6 +71,6 @@ function clientFactory(origin: string | URL, options: object): Dispatcher {
   return client
 }
 
-export function createUpstreamPool(origin: string, connectTimeoutMs: number): Pool {
+export function createUpstreamPool(origin: string, connectTimeoutMs: number): UndiciPool {
   return new Pool(origin, { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, factory: clientFactory })
 }
