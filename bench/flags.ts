@@ -27,10 +27,13 @@ try {
       for (const [i, g] of gateways.entries()) cpu.get(`${i}/${stream}`)!.push(await measure(g, options))
     }
   }
-  console.log('| node flags | CPU µs/req non-stream | CPU µs/req stream | RSS idle → after |')
+  console.log('| node flags | CPU µs/req non-stream (range) | CPU µs/req stream (range) | RSS idle → after |')
   console.log('|---|---|---|---|')
   for (const [i, flags] of variants.entries()) {
-    const at = (stream: boolean) => median(cpu.get(`${i}/${stream}`)!.map((r) => r.cpuUsPerRequest)).toFixed(0)
+    const at = (stream: boolean) => {
+      const runs = cpu.get(`${i}/${stream}`)!.map((r) => r.cpuUsPerRequest)
+      return `${median(runs).toFixed(0)} (${Math.min(...runs).toFixed(0)}–${Math.max(...runs).toFixed(0)})`
+    }
     console.log(`| ${flags || '(none)'} | ${at(false)} | ${at(true)} | ${idle[i].toFixed(0)} → ${rssMb(gateways[i].pid).toFixed(0)} MB |`)
   }
 } finally {
