@@ -6,6 +6,7 @@ import net from 'node:net'
 import { startMockServer } from '../mocks/server.ts'
 import { streamFrames } from '../mocks/openai.ts'
 import { startGateway } from '../helpers/gateway.ts'
+import { chunkedFramesOf } from '../helpers/chunked.ts'
 
 /** Sends a raw HTTP/1.1 request and returns the body's chunked-encoding frames, as sent. */
 async function chunkedFrames(port: number, body: string): Promise<string[]> {
@@ -13,17 +14,7 @@ async function chunkedFrames(port: number, body: string): Promise<string[]> {
   socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
   const chunks: Buffer[] = []
   for await (const chunk of socket) chunks.push(chunk as Buffer)
-  const raw = Buffer.concat(chunks).toString('utf8')
-  let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4)
-  const frames: string[] = []
-  for (;;) {
-    const lineEnd = rest.indexOf('\r\n')
-    const size = parseInt(rest.slice(0, lineEnd), 16)
-    if (!size) break
-    frames.push(rest.slice(lineEnd + 2, lineEnd + 2 + size))
-    rest = rest.slice(lineEnd + 2 + size + 2)
-  }
-  return frames
+  return chunkedFramesOf(Buffer.concat(chunks).toString('utf8'))
 }
 
 t.test('20 events in one upstream write reach the client in at most 3 HTTP chunks', async (t) => {

@@ -11,6 +11,7 @@ import net from 'node:net'
 import { startMockServer, type MockServer } from '../mocks/server.ts'
 import { streamFrames } from '../mocks/openai.ts'
 import { startGateway } from '../helpers/gateway.ts'
+import { chunkedFramesOf } from '../helpers/chunked.ts'
 
 const MODEL = 'm'
 const models = JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model', created: 0, owned_by: 'x' }] })
@@ -39,18 +40,9 @@ async function chunkedBody(t: Test, port: number, extra: Record<string, unknown>
   socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
   const received: Buffer[] = []
   for await (const data of socket) received.push(data as Buffer)
-  let rest = Buffer.concat(received).toString('utf8')
-  t.match(rest, /^HTTP\/1\.1 200 /, 'a 200 stream')
-  rest = rest.slice(rest.indexOf('\r\n\r\n') + 4)
-  const chunks: string[] = []
-  for (;;) {
-    const lineEnd = rest.indexOf('\r\n')
-    const size = parseInt(rest.slice(0, lineEnd), 16)
-    if (!size) break
-    chunks.push(rest.slice(lineEnd + 2, lineEnd + 2 + size))
-    rest = rest.slice(lineEnd + 2 + size + 2)
-  }
-  return chunks
+  const response = Buffer.concat(received).toString('utf8')
+  t.match(response, /^HTTP\/1\.1 200 /, 'a 200 stream')
+  return chunkedFramesOf(response)
 }
 
 const dataOf = (text: string) => text.split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => f.slice(6))
