@@ -7,13 +7,13 @@ import t from 'tap'
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, copyFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { validate } from 'dockerfile-utils'
 import { ENV_VARIABLES, PROVIDER_VARIABLE, BUILTIN_PROVIDERS, loadConfig } from '../../config.ts'
-import { freePort } from '../mocks/server.ts'
+import { startServerProcess } from '../helpers/server-process.ts'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -104,28 +104,21 @@ t.test('the build context with production dependencies only starts tiergate, and
   t.ok(topLevel.includes('fastify') && !topLevel.includes('tap') && !topLevel.includes('typescript'), 'production packages only')
   for (const pkg of topLevel) await cp(path.join(ROOT, 'node_modules', pkg), path.join(image, 'node_modules', pkg), { recursive: true })
 
-  const port = await freePort()
-  const env = { PATH: process.env.PATH!, HOST: '127.0.0.1', PORT: String(port), PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations', MODELS_REFRESH_MS: '0', LOG_LEVEL: 'warn' }
-  const server = spawn(process.execPath, ['server.ts'], { cwd: image, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  server.stdout.on('data', (d) => { output += d })
-  server.stderr.on('data', (d) => { output += d })
-  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
-  t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
-  const deadline = Date.now() + 15_000
-  let healthy = false
-  while (!healthy && Date.now() < deadline && server.exitCode === null) {
-    healthy = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)
-    if (!healthy) await new Promise((r) => setTimeout(r, 50))
-  }
-  t.ok(healthy, `tiergate starts from the image's files alone${healthy ? '' : `:\n${output}`}`)
+  const server = await startServerProcess({
+    args: ['server.ts'],
+    cwd: image,
+    env: (port) => ({ PATH: process.env.PATH!, HOST: '127.0.0.1', PORT: String(port), PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations', MODELS_REFRESH_MS: '0', LOG_LEVEL: 'warn' }),
+  })
+  t.teardown(() => { if (server.child.exitCode === null) server.child.kill('SIGKILL') })
+  const { port, exited } = server
+  t.pass("tiergate starts from the image's files alone")
 
   // The image's HEALTHCHECK command, exactly as written, run by the same Node.
   const steps = instructions(await read('Dockerfile'))
   const [, ...healthArgs] = JSON.parse(steps.find((s) => s.keyword === 'HEALTHCHECK')!.args.replace(/^(--\S+\s+)*CMD\s+/, ''))
   const check = () => run(process.execPath, healthArgs, { env: { PORT: String(port) } }).then(() => 0, (err) => err.code as number)
   t.equal(await check(), 0, 'HEALTHCHECK passes while tiergate runs')
-  server.kill('SIGTERM')
+  server.child.kill('SIGTERM')
   t.equal(await exited, 0, 'SIGTERM: a graceful exit')
   t.equal(await check(), 1, 'HEALTHCHECK fails once it is gone')
 })
