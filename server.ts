@@ -99,7 +99,12 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
   // the rest, and a client that never sends it held a file descriptor forever (19,980 such
   // connections exhausted them). Answer and close: `connection: close` makes Node end the socket.
   fastify.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode >= 400 && bodyStillArriving(request.raw)) reply.header('connection', 'close')
+    if (reply.statusCode < 400) return payload
+    // A refusal may be decided in the very turn the headers were parsed (a synchronous onRequest
+    // hook: auth, content encoding), before Node has handed the request the body bytes that came
+    // in the same read. One microtask later that read is parsed: only then is the question fair.
+    await null
+    if (bodyStillArriving(request.raw)) reply.header('connection', 'close')
     return payload
   })
   fastify.addHook('onClose', async () => unregisterSecrets())

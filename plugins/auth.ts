@@ -74,16 +74,12 @@ export default fp(async function auth(app) {
     request.clientKeyId = match
   }
 
-  // Callback style: no promise per request (issue 14). A refusal is answered one microtask
-  // later, as the async hook's rejection was: by then Node has handed the request the body bytes
-  // that came with its headers, so server.ts's bodyStillArriving sees a complete small request
-  // as complete and keeps its connection (test/hardening/edge-connections.test.ts).
+  // Callback style: no promise per request (issue 14).
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       authenticate(request)
     } catch (err) {
-      queueMicrotask(() => done(err as Error))
-      return
+      return done(err as Error)
     }
     done()
   })

@@ -16,14 +16,11 @@ export function contentCodings(header: string | string[] | undefined): string[] 
 }
 
 export default fp(async function contentEncoding(app) {
-  // Callback style, and no parsing when the header is absent (nearly always): no promise per
-  // request. A refusal goes one microtask later, as the async hook's rejection did (see auth.ts).
+  // Callback style, and no parsing when the header is absent (nearly always): no promise per request.
   app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers['content-encoding']
     if (header === undefined) return done()
     const codings = contentCodings(header)
-    if (codings.length === 0) return done()
-    const refusal = unsupportedContentEncoding(codings.join(', '))
-    queueMicrotask(() => done(refusal))
+    done(codings.length === 0 ? undefined : unsupportedContentEncoding(codings.join(', ')))
   })
 }, { name: 'content-encoding', dependencies: ['errors'] })
