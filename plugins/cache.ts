@@ -178,11 +178,14 @@ export default fp(async function responseCache(app: FastifyInstance) {
   // The pipeline hands the cache no request headers; the client's bypass directive is noted
   // here by request id (only for the few requests that send one) and forgotten with the response.
   if (enabled) {
-    app.addHook('onRequest', async (request) => {
+    // Callback style: no promise per request (issue 14).
+    app.addHook('onRequest', (request, _reply, done) => {
       if (clientBypass(request.headers)) bypassing.add(request.id)
+      done()
     })
-    app.addHook('onResponse', async (request) => {
+    app.addHook('onResponse', (request, _reply, done) => {
       bypassing.delete(request.id)
+      done()
     })
   }
   if (enabled) app.log.debug({ store: store!.kind, ttlMs: config.ttlMs }, 'response cache ready')

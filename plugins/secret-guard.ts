@@ -19,8 +19,10 @@ export default fp(async function secretGuard(app: FastifyInstance) {
   app.addHook('onClose', async () => unregister())
 
   const redact = createRedactor(secrets)
-  app.addHook('onSend', async (_request, reply, payload) =>
-    reply.statusCode >= 400 && typeof payload === 'string' ? redact(payload) : payload)
+  // Callback style: no promise per response (issue 14).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    done(null, reply.statusCode >= 400 && typeof payload === 'string' ? redact(payload) : payload)
+  })
 
   const scrubbed = new Counter({
     name: 'tiergate_secrets_scrubbed_total',

@@ -91,11 +91,13 @@ export default fp<TelemetryOptions>(async function telemetry(app: FastifyInstanc
       return payload
     })
   }
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const trace = request.requestTrace
-    if (!trace) return
-    byRequestId.delete(request.id)
-    trace.end(serverEndAttributes(reply.statusCode, reply.getHeaders()), reply.statusCode >= 500)
+    if (trace) {
+      byRequestId.delete(request.id)
+      trace.end(serverEndAttributes(reply.statusCode, reply.getHeaders()), reply.statusCode >= 500)
+    }
+    done()
   })
 
   app.events.on('attempt', (e) => traceOf(e.requestId)?.attemptEnded(e))

@@ -29,8 +29,9 @@ export default async function messages(fastify: FastifyInstance) {
   const { pingIntervalMs } = app.config.messages
 
   // Anthropic answers carry `request-id` (errors too: plugins/errors.ts sets it for hook failures).
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('request-id', request.id)
+    done()
   })
 
   app.post('/v1/messages', {
