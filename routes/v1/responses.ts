@@ -16,6 +16,7 @@ import { toResponseObject, type ResponseFrame } from '../../dialects/openai-resp
 import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
 import { chainAfter, identifiedInput, nativeBody } from '../../dialects/openai-responses/chain.ts'
 import { newId } from '../../dialects/openai-responses/ids.ts'
+import { DEFAULT_ITEMS_LIMIT, ItemPageError, MAX_ITEMS_LIMIT, pageOfItems, type ItemPageQuery } from '../../dialects/openai-responses/input-items.ts'
 import { InputItemList, ResponseDeleted, ResponseIdParams, ResponseObjectSchema, ResponsesCreateRequest } from '../../dialects/openai-responses/schema.ts'
 import type { Item, ResponseObject, ResponsesRequest } from '../../dialects/openai-responses/types.ts'
 import type { ResponsesStore, StoredResponse } from '../../plugins/responses-store/store.ts'
@@ -150,16 +151,23 @@ export default async function responses(app: FastifyInstance) {
       tags: [TAG],
       summary: 'List the input items of a stored response',
       params: ResponseIdParams,
-      querystring: Type.Object({ order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])) }, { additionalProperties: true }),
+      querystring: Type.Object({
+        order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'Newest first (desc, the default) or oldest first' })),
+        limit: Type.Optional(Type.String({ description: `Items per page, ${1}–${MAX_ITEMS_LIMIT} (default ${DEFAULT_ITEMS_LIMIT})`, examples: ['20'] })),
+        after: Type.Optional(Type.String({ description: 'An item id: the page after it (the last_id of the previous page)' })),
+        before: Type.Optional(Type.String({ description: 'An item id: the page before it' })),
+      }, { additionalProperties: true }),
       response: { 200: InputItemList, ...errorResponses },
     },
   }, async (request) => {
     const { id } = request.params as { id: string }
-    const { order } = request.query as { order?: 'asc' | 'desc' }
     const stored = await owned(id, request.clientKeyId ?? '', request.log)
-    // OpenAI lists the newest first unless asked otherwise.
-    const data = order === 'asc' ? stored.input : [...stored.input].reverse()
-    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false }
+    try {
+      return pageOfItems(stored.input, request.query as ItemPageQuery)
+    } catch (err) {
+      if (err instanceof ItemPageError) throw invalidRequest(err.message, err.param)
+      throw err
+    }
   })
 
   app.delete('/v1/responses/:id', {
