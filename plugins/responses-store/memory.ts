@@ -5,6 +5,8 @@ import type { ResponsesLimits, ResponsesStore, StoredResponse } from './store.ts
 
 interface Entry {
   json: string
+  /** UTF-8 bytes of `json`, as RESPONSES_MAX_BYTES and the Redis store count them (not UTF-16 units). */
+  bytes: number
   owner: string
   expiresAt: number
 }
@@ -33,7 +35,7 @@ export class MemoryResponsesStore implements ResponsesStore {
 
   #forget(id: string, entry: Entry): void {
     this.#entries.delete(id)
-    this.#bytes -= entry.json.length
+    this.#bytes -= entry.bytes
   }
 
   #live(id: string): Entry | undefined {
@@ -54,11 +56,12 @@ export class MemoryResponsesStore implements ResponsesStore {
     const previous = this.#live(stored.id)
     if (previous && previous.owner !== stored.owner) return false
     const json = JSON.stringify(stored)
+    const bytes = Buffer.byteLength(json)
     // One response larger than the whole budget is not kept (it would evict everything else).
-    if (json.length > this.#limits.maxBytes) return false
+    if (bytes > this.#limits.maxBytes) return false
     if (previous) this.#forget(stored.id, previous)
-    this.#entries.set(stored.id, { json, owner: stored.owner, expiresAt: this.#now() + this.#limits.ttlMs })
-    this.#bytes += json.length
+    this.#entries.set(stored.id, { json, bytes, owner: stored.owner, expiresAt: this.#now() + this.#limits.ttlMs })
+    this.#bytes += bytes
     for (const [id, entry] of this.#entries) {
       if (this.#entries.size <= this.#limits.maxCount && this.#bytes <= this.#limits.maxBytes) break
       this.#forget(id, entry)

@@ -283,6 +283,12 @@ t.test('memory store: TTL, owner checks, count and byte bounds (oldest first out
   await byBytes.put(entry('huge', 5_000))
   t.equal(await byBytes.get('huge'), undefined, 'a response larger than the whole budget is not kept')
   t.ok(await byBytes.get('d'), 'and evicts nothing')
+  // The budget is bytes (UTF-8, as the Redis store and RESPONSES_MAX_BYTES say), not characters:
+  // 400 characters of CJK text are ~1,200 bytes, over a 1,000-byte budget.
+  const wide = new MemoryResponsesStore({ ttlMs: 60_000, maxCount: 100, maxBytes: 1_000 })
+  t.notOk(await wide.put({ ...entry('cjk', 0), response: { id: 'cjk', pad: '漢'.repeat(400) } as never }), 'a response over the budget in bytes is not kept')
+  t.ok(await wide.put({ ...entry('cjk2', 0), response: { id: 'cjk2', pad: '漢'.repeat(200) } as never }))
+  t.ok(wide.bytes > 600 && wide.bytes <= 1_000, `bytes held ${wide.bytes} are UTF-8 bytes`)
   let clock = 1_000
   const expiring = new MemoryResponsesStore({ ttlMs: 100, maxCount: 10, maxBytes: 10_000 }, () => clock)
   await expiring.put(entry('old'))
