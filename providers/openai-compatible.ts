@@ -4,6 +4,7 @@ import type { CallContext, ChatRequest, ChatResult, EmbeddingRequest, EmbeddingR
 import type { ProviderSettings } from '../config.ts'
 import type { UpstreamHttp } from './http/index.ts'
 import { normalizeCompletion, openAIChunks } from './openai-sse.ts'
+import { boundedCatalog } from './catalog-bounds.ts'
 import { UpstreamError } from './upstream-error.ts'
 
 export interface OpenAICompatibleOptions {
@@ -69,7 +70,7 @@ export class OpenAICompatibleProvider implements Provider {
       { url: `${this.baseUrl}/models`, headers: this.headers(apiKey ?? this.options.settings.apiKeys[0]) },
       discoveryContext(this.options.settings, signal),
     )
-    this.catalog = (this.options.parseModels ?? openAIModelIds)(body)
+    this.catalog = boundedCatalog((this.options.parseModels ?? openAIModelIds)(body))
   }
 
   cannotServe(req: ChatRequest): string | undefined {

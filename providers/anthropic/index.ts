@@ -10,6 +10,7 @@ import { discoveryContext } from '../openai-compatible.ts'
 import { providerPlugin } from '../plugin.ts'
 import { limitsOf, readBounded } from '../http/index.ts'
 import { UpstreamError, toUpstreamError } from '../upstream-error.ts'
+import { boundedCatalog } from '../catalog-bounds.ts'
 import { nativeCountBody, nativeMessagesBody } from './native.ts'
 import { fromAnthropicResponse, toAnthropicRequest, unsupportedReason, type AnthropicResponse } from './translate.ts'
 import { anthropicChunks } from './stream.ts'
@@ -77,7 +78,7 @@ export class AnthropicProvider implements Provider {
       if (!body.has_more || !body.last_id) break
       after = body.last_id
     }
-    this.#catalog = ids
+    this.#catalog = boundedCatalog(ids)
   }
 
   cannotServe(req: ChatRequest): string | undefined {

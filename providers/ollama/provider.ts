@@ -9,6 +9,7 @@ import { OpenAICompatibleProvider, discoveryContext } from '../openai-compatible
 import { UpstreamError } from '../upstream-error.ts'
 import { displayUrl } from '../../plugins/startup-summary.ts'
 import { OllamaCatalog, ollamaTagNames } from './catalog.ts'
+import { boundedCatalog } from '../catalog-bounds.ts'
 import {
   fromOllamaChat, fromOllamaEmbed, ollamaChunks, toOllamaChat, toOllamaEmbed,
   type OllamaChatLine, type OllamaEmbedResponse,
@@ -95,7 +96,7 @@ export class OllamaProvider implements Provider {
         this.#options.http.json<unknown>({ url: `${base}/api/tags` }, ctx),
         this.#options.http.json<{ version?: string }>({ url: `${base}/api/version` }, ctx).catch(() => undefined),
       ])
-      const names = ollamaTagNames(tags)
+      const names = boundedCatalog(ollamaTagNames(tags))
       this.#catalog.local = this.#fixedLocal ? [...this.#fixedLocal] : names
       this.#catalog.localReachable = true
       this.#catalog.localVersion = typeof version?.version === 'string' ? version.version.slice(0, 64) : undefined
