@@ -54,7 +54,9 @@ const replay = (answer: CachedAnswer, req: ChatRequest, status: CacheStatus): Ca
 export default fp(async function responseCache(app: FastifyInstance) {
   const { cache: config } = app.config
   const enabled = config.ttlMs > 0
-  const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis, config) : new MemoryCacheStore(config)
+  // The key is a partition and a digest (never request text): safe to log.
+  const corrupt = (key: string) => app.log.warn({ key }, 'response cache: a stored entry is not a cached answer; served as a miss, the answer replaces it')
+  const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis, config, corrupt) : new MemoryCacheStore(config)
   const timeoutMs = app.config.redisTimeoutMs
   const outage = new OutageLog(app.log, 'response cache')
   const flights = new Coalescer()

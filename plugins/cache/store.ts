@@ -88,6 +88,26 @@ export class MemoryCacheStore implements CacheStore {
 export const REDIS_CACHE_PREFIX = 'tiergate:cache:'
 
 /**
+ * A stored value read back, or undefined when it is not a cached answer: cut, written by
+ * something else under our prefix, or by an older tiergate. That is a miss (the fill that follows
+ * replaces it), never a Redis outage: JSON.parse throwing inside the store call once made it one,
+ * which logged "redis unavailable" and dropped the cache to local-only for a healthy Redis.
+ */
+export function parseCachedAnswer(text: string): CachedAnswer | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  const answer = value as Partial<CachedAnswer> | null
+  if (typeof answer !== 'object' || answer === null) return undefined
+  if (typeof answer.provider !== 'string' || typeof answer.tier !== 'number') return undefined
+  if (typeof answer.completion !== 'object' || answer.completion === null || !Array.isArray(answer.completion.choices)) return undefined
+  return answer as CachedAnswer
+}
+
+/**
  * Redis evicts by its own maxmemory policy; `bytes` counts what this instance wrote. One answer
  * larger than CACHE_MAX_BYTES is not kept, as in memory: an upstream's oversized answer never
  * becomes a Redis value every instance then reads.
@@ -98,14 +118,21 @@ export class RedisCacheStore implements CacheStore {
   readonly #maxBytes: number
   #bytesWritten = 0
 
-  constructor(redis: Pick<Redis, 'get' | 'set'>, limits: { maxBytes: number }) {
+  readonly #onCorrupt: (key: string) => void
+
+  /** `onCorrupt`: told of a stored value that is not a cached answer (it is served as a miss). */
+  constructor(redis: Pick<Redis, 'get' | 'set'>, limits: { maxBytes: number }, onCorrupt: (key: string) => void = () => undefined) {
     this.#redis = redis
     this.#maxBytes = limits.maxBytes
+    this.#onCorrupt = onCorrupt
   }
 
   async get(key: string): Promise<CachedAnswer | undefined> {
     const text = await this.#redis.get(REDIS_CACHE_PREFIX + key)
-    return text === null ? undefined : (JSON.parse(text) as CachedAnswer)
+    if (text === null) return undefined
+    const answer = parseCachedAnswer(text)
+    if (answer === undefined) this.#onCorrupt(key)
+    return answer
   }
 
   async set(key: string, answer: CachedAnswer, ttlMs: number): Promise<number> {

@@ -92,3 +92,28 @@ t.test('Redis down: cached requests are still answered, within REDIS_TIMEOUT_MS;
   t.pass('an answer stored by one instance is a hit on another again')
   t.ok(mock.chatRequests().length >= 4)
 })
+
+t.test('a stored value that is not a cached answer is a miss that the answer replaces, not a Redis outage', async (t) => {
+  const redis = await startRedisServer()
+  t.teardown(() => redis.close())
+  const mock = await startOpenAIMock()
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'upstream', UPSTREAM_BASE_URL: mock.baseUrl, CACHE_TTL_MS: '60000', REDIS_URL: redis.url })
+  const inspector = new Redis(redis.url)
+  t.teardown(async () => { await inspector.quit(); await gw.close(); await mock.close() })
+  mock.fallback = { content: 'Fresh answer.' }
+  t.equal((await chat(gw)).headers.get('x-tiergate-cache'), 'miss')
+  const [key] = await inspector.keys('tiergate:cache:*')
+  for (const corrupt of ['{"completion":{"choi', 'not json at all', '{"something":"else"}', 'null']) {
+    await inspector.set(key, corrupt, 'PX', 60_000)
+    const calls = mock.chatRequests().length
+    const res = await chat(gw)
+    t.equal(res.status, 200, `${corrupt}: answered`)
+    t.equal(res.headers.get('x-tiergate-cache'), 'miss', `${corrupt}: a miss`)
+    t.equal(res.json.choices[0].message.content, 'Fresh answer.')
+    t.equal(mock.chatRequests().length, calls + 1, `${corrupt}: asked upstream`)
+    await waitFor(async () => (await inspector.get(key))?.includes('Fresh answer.') === true, `${corrupt}: the answer replaced it`)
+    t.equal((await chat(gw)).headers.get('x-tiergate-cache'), 'hit', `${corrupt}: and is a hit again`)
+  }
+  t.notOk(gw.logs.some((line) => line.includes('redis unavailable')), 'no outage was logged')
+  t.equal(gw.logs.filter((line) => line.includes('not a cached answer')).length, 4, 'each corrupt entry was logged once')
+})
