@@ -231,6 +231,11 @@ export interface NativeWire {
   dialect: NativeDialect
   /** SSE event text(s) for a chunk, or the JSON body text of a non-stream answer. */
   text: string
+  /**
+   * The events of `text`, parsed, when the provider's reader parsed them already: a dialect
+   * encoder that must follow the native stream reads these instead of parsing the text again.
+   */
+  events?: readonly unknown[]
 }
 
 /**

@@ -24,8 +24,15 @@ export class NativeFollower {
   /** Messages and reasoning items added but not done. */
   readonly open = new Map<number, FollowedItem>()
 
-  /** Reads the event text of one native chunk. */
-  read(text: string): void {
+  /**
+   * Reads the events of one native chunk: `events` when its reader parsed them already (the
+   * provider's NativeEventReader does: each event is parsed once), else its text.
+   */
+  read(text: string, events?: readonly unknown[]): void {
+    if (events) {
+      for (const event of events) if (typeof event === 'object' && event !== null) this.#event(event as Item)
+      return
+    }
     for (const line of text.split('\n')) {
       if (!line.startsWith('data:')) continue
       let event: Item
@@ -34,11 +41,15 @@ export class NativeFollower {
       } catch {
         continue
       }
-      if (typeof event.sequence_number === 'number') this.nextSequence = Math.max(this.nextSequence, event.sequence_number + 1)
-      if (event.response) this.response = event.response
-      if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') this.final = event.response
-      this.#item(event)
+      this.#event(event)
     }
+  }
+
+  #event(event: Item): void {
+    if (typeof event.sequence_number === 'number') this.nextSequence = Math.max(this.nextSequence, event.sequence_number + 1)
+    if (event.response) this.response = event.response
+    if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') this.final = event.response
+    this.#item(event)
   }
 
   #item(event: Item): void {

@@ -79,7 +79,7 @@ export class ResponsesStreamEncoder implements SseEncoder {
     let out = ''
     if (this.#mode === 'native') {
       if (wire) {
-        this.#native.read(wire.text)
+        this.#native.read(wire.text, wire.events)
         this.#sequence = this.#native.nextSequence
         return wire.text
       }

@@ -74,6 +74,8 @@ export function responseToCompletion(response: ResponseObject, text: string): Ch
  */
 export class NativeEventReader {
   #pending = ''
+  /** The events of #pending, as parsed here (the encoder follows them without parsing again). */
+  #pendingEvents: unknown[] = []
   #id = ''
   #model = ''
   #created = 0
@@ -90,8 +92,9 @@ export class NativeEventReader {
   #chunk(delta: ChatChunk['choices'][number]['delta'] | undefined, finish: FinishReason = null, usage?: Usage): ChatChunk {
     const chunk: ChatChunk = { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices: delta ? [{ index: 0, delta, finish_reason: finish }] : [] }
     if (usage) chunk.usage = usage
-    chunk[NATIVE_WIRE] = { dialect: 'openai-responses', text: this.#pending }
+    chunk[NATIVE_WIRE] = { dialect: 'openai-responses', text: this.#pending, events: this.#pendingEvents }
     this.#pending = ''
+    this.#pendingEvents = []
     if (delta) this.#started = true
     return chunk
   }
@@ -109,6 +112,7 @@ export class NativeEventReader {
     if (type === 'response.failed') throw failureOf(event.response?.error)
     // OpenAI's framing is `event: <type>` + one `data:` line; rebuilt as such it is the upstream's bytes.
     this.#pending += `${name ? `event: ${name}\n` : ''}data: ${data}\n\n`
+    this.#pendingEvents.push(event)
     if (event.response) {
       this.#id = event.response.id ?? this.#id
       this.#model = event.response.model ?? this.#model

@@ -298,3 +298,37 @@ t.test('memory store: TTL, owner checks, count and byte bounds (oldest first out
   t.equal(await expiring.get('old'), undefined, 'expired')
   t.equal(expiring.size, 0, 'and forgotten')
 })
+
+t.test('native stream: each upstream event is parsed once, by the reader; the encoder follows its parsed events', async (t) => {
+  const upstreamEvents = [
+    { type: 'response.created', sequence_number: 0, response: { id: 'resp_up', object: 'response', status: 'in_progress', model: 'gpt-x', output: [] } },
+    { type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: { id: 'msg_up', type: 'message', status: 'in_progress', content: [], role: 'assistant' } },
+    { type: 'response.content_part.added', sequence_number: 2, item_id: 'msg_up', output_index: 0, content_index: 0, part: { type: 'output_text', text: '' } },
+    ...['Hel', 'lo', '!'].map((delta, i) => ({ type: 'response.output_text.delta', sequence_number: 3 + i, item_id: 'msg_up', output_index: 0, content_index: 0, delta })),
+    { type: 'response.output_text.done', sequence_number: 6, item_id: 'msg_up', output_index: 0, content_index: 0, text: 'Hello!' },
+    { type: 'response.output_item.done', sequence_number: 7, output_index: 0, item: { id: 'msg_up', type: 'message', status: 'completed', content: [{ type: 'output_text', text: 'Hello!' }], role: 'assistant' } },
+    { type: 'response.completed', sequence_number: 8, response: { id: 'resp_up', object: 'response', status: 'completed', model: 'gpt-x', output: [], usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 } } },
+  ]
+  const datas = upstreamEvents.map((e) => JSON.stringify(e))
+  const parse = JSON.parse
+  let parses = 0
+  JSON.parse = ((text: string, reviver?: never) => {
+    parses++
+    return parse(text, reviver)
+  }) as typeof JSON.parse
+  let written = ''
+  const encoder = new ResponsesStreamEncoder(frame(), 'openai')
+  try {
+    const reader = new NativeEventReader()
+    for (const [i, data] of datas.entries()) {
+      const chunk = reader.accept(upstreamEvents[i].type, data)
+      if (chunk) written += encoder.chunk(chunk)
+    }
+    written += encoder.end()
+  } finally {
+    JSON.parse = parse
+  }
+  t.equal(parses, upstreamEvents.length, `${parses} parses for ${upstreamEvents.length} events`)
+  t.equal(written, datas.map((d, i) => `event: ${upstreamEvents[i].type}\ndata: ${d}\n\n`).join(''), 'the upstream bytes, as they came')
+  t.match(encoder.response(), { id: 'resp_up', status: 'completed' }, 'the encoder followed the stream to its terminal response')
+})
