@@ -45,8 +45,14 @@ t.test('a 429 and a breaker opening are published; applying a remote change is n
   await gw.client.chat.completions.create({ model: 'alpha', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined)
   t.equal(mock.chatRequests().length, calls, 'alpha is not called')
   unsubscribe()
-  gw.app.providerState.apply({ type: 'cooldown', provider: 'nobody', model: '*', key: 'anonymous', untilMs: Date.now() + 1000, reason: 'auth' })
-  t.pass('an event for an unknown provider is ignored')
+  // /providers without its countdowns (availableInMs moves between two reads).
+  const providersNow = async () => JSON.parse(JSON.stringify(await (await fetch(`${gw.url}/providers`)).json(), (k, v) => (k === 'availableInMs' ? typeof v : v)))
+  const before = await providersNow()
+  t.doesNotThrow(() => gw.app.providerState.apply({ type: 'cooldown', provider: 'nobody', model: '*', key: 'anonymous', untilMs: Date.now() + 1000, reason: 'auth' }), 'an event for an unknown provider does not throw')
+  t.doesNotThrow(() => gw.app.providerState.apply({ type: 'breaker', provider: 'nobody', model: 'alpha', state: 'open', untilMs: Date.now() + 30_000 }))
+  t.same(await providersNow(), before, 'and changes nothing: no provider appears, none changes state')
+  const served = await gw.client.chat.completions.create({ model: 'beta', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(served.choices[0].message.content, 'Hello from mock', 'the known provider still serves')
 })
 
 t.test('a throwing subscriber is never felt by the request that caused the change', async (t) => {
