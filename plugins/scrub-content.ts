@@ -14,7 +14,13 @@
 // (RAW_JSON, a native passthrough's NATIVE_WIRE). Held text is released with the next text of
 // its channel, before another channel of the same choice speaks (reasoning never arrives after
 // the answer it preceded), at the choice's finish chunk, or at the end of the stream.
-import { NATIVE_WIRE, RAW_JSON, type ChatChunk, type ChatCompletion } from '../providers/contract.ts'
+//
+// Beyond the text channels: an answer may carry strings no channel covers (annotations,
+// citations, a provider's extra fields, a native passthrough's events the translation does not
+// map), and they reach the client — as the upstream's own bytes (RAW_JSON, NATIVE_WIRE) or as
+// the parsed object. So the text an answer will be written from is checked for a whole secret
+// too, and if it holds one, every string of the answer is masked and its upstream bytes dropped.
+import { NATIVE_WIRE, RAW_JSON, STREAM_NOTE, type ChatChunk, type ChatCompletion } from '../providers/contract.ts'
 import { MASK } from './redact.ts'
 
 /** Secrets shorter than this are not scrubbed from content: they would match ordinary words. */
@@ -80,6 +86,12 @@ export class SecretMatcher {
     return { text: count ? out + work.slice(from) : work.slice(sentLength), count, touchedSent }
   }
 
+  /** Whether `text` holds a whole secret. */
+  contains(text: string): boolean {
+    for (const secret of this.#secrets) if (text.includes(secret)) return true
+    return false
+  }
+
   /** Length of the longest tail of `text` that is a proper prefix of some secret (0: none). */
   heldTail(text: string): number {
     for (let start = Math.max(0, text.length - this.#longest() + 1); start < text.length; start++) {
@@ -95,8 +107,43 @@ export class SecretMatcher {
   }
 }
 
-/** A JSON answer with secrets masked in every choice's text and tool-call arguments; the same object when nothing matched. */
+/**
+ * The text an answer will reach the client as: the upstream's own when it is forwarded as it
+ * came, else its JSON. A `\u` escape in the upstream's text could spell a secret that the text
+ * itself does not show: then its JSON, which writes such characters plainly.
+ */
+function outgoingText(value: ChatChunk | ChatCompletion): string {
+  const raw = (value as { [RAW_JSON]?: string })[RAW_JSON] ?? value[NATIVE_WIRE]?.text
+  return raw !== undefined && !raw.includes('\\u') ? raw : JSON.stringify(value)
+}
+
+/** `value` with secrets masked in every string in it, without its upstream bytes (its router note kept). */
+function scrubEverywhere<T extends ChatChunk | ChatCompletion>(matcher: SecretMatcher, value: T): T {
+  const copy = JSON.parse(JSON.stringify(value, (_key, field: unknown) => (typeof field === 'string' ? matcher.scrub(field).text : field))) as T
+  const note = (value as ChatChunk)[STREAM_NOTE]
+  if (note !== undefined) (copy as ChatChunk)[STREAM_NOTE] = note
+  return copy
+}
+
+/**
+ * The answer as it will go out, masked everywhere when a secret sits outside the text channels;
+ * the count is of the occurrences that would have gone out (in the upstream's bytes, a field
+ * the translation drops may hold one that the object no longer does).
+ */
+function scrubOutside<T extends ChatChunk | ChatCompletion>(matcher: SecretMatcher, value: T): { value: T; count: number } {
+  const text = outgoingText(value)
+  if (!matcher.contains(text)) return { value, count: 0 }
+  return { value: scrubEverywhere(matcher, value), count: matcher.scrub(text).count }
+}
+
+/** A JSON answer with secrets masked in every choice's text and tool-call arguments, and anywhere else; the same object when nothing matched. */
 export function scrubCompletion(matcher: SecretMatcher, completion: ChatCompletion): { value: ChatCompletion; count: number } {
+  const channels = scrubChannels(matcher, completion)
+  const outside = scrubOutside(matcher, channels.value)
+  return { value: outside.value, count: channels.count + outside.count }
+}
+
+function scrubChannels(matcher: SecretMatcher, completion: ChatCompletion): { value: ChatCompletion; count: number } {
   let total = 0
   const choices = completion.choices.map((choice) => {
     const message = { ...choice.message }
@@ -151,10 +198,14 @@ export class StreamScrubber {
       copy ??= { ...chunk, choices: [...chunk.choices] }
       copy.choices[i] = { ...choice, delta }
     })
-    if (!copy) return chunk
-    delete copy[RAW_JSON]
-    delete copy[NATIVE_WIRE]
-    return copy
+    if (copy) {
+      delete copy[RAW_JSON]
+      delete copy[NATIVE_WIRE]
+    }
+    // A whole secret outside the channels (a split one there is the hold-back's job).
+    const outside = scrubOutside(this.#matcher, copy ?? chunk)
+    this.scrubbed += outside.count
+    return outside.value
   }
 
   /** At the end of a clean stream: a chunk releasing whatever is still held, if anything is. */

@@ -177,3 +177,95 @@ t.test('StreamScrubber: held reasoning is released before the answer text that f
   t.same(answer.choices[0].delta, { reasoning_content: KEY.slice(0, 5), content: 'The answer.' }, 'the held reasoning leaves with the first answer text, not after it')
   t.equal(scrubber.finish(), undefined, 'nothing left to release at the end')
 })
+
+// ── outside the text channels: fields a client still receives ──
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** An upstream that answers every POST with these bytes (and lists model `m`). */
+async function rawUpstream(t: Test, body: () => string): Promise<string> {
+  const server = http.createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return void res.end(JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model' }] }))
+      }
+      const text = body()
+      res.writeHead(200, { 'content-type': text.startsWith('{') ? 'application/json' : 'text/event-stream' })
+      res.end(text)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const sse = (events: unknown[]) => events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('') + 'data: [DONE]\n\n'
+const created = 1700000000
+
+t.test('a key in a field no channel covers (annotations, provider extras) is masked too, JSON and stream', async (t) => {
+  const completion = {
+    id: 'chatcmpl-x', object: 'chat.completion', created, model: 'm', provider_extra: { trace: `token=${KEY}` },
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hi there', refusal: null, annotations: [{ type: 'url_citation', url_citation: { url: `https://example.test/?key=${KEY}`, title: 't' } }] }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+  }
+  const base = { id: 'chatcmpl-x', object: 'chat.completion.chunk', created, model: 'm' }
+  const chunks = [
+    { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { content: 'Hi there' }, logprobs: null, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { annotations: [{ type: 'url_citation', url_citation: { url: `https://example.test/?key=${KEY}` } }] }, logprobs: null, finish_reason: null }] },
+    // The same key spelled with JSON escapes: the upstream's text does not show it, the client's JSON parser would.
+    { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], escaped: 'PLACEHOLDER' },
+  ]
+  const escapedKey = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
+  let stream = false
+  const origin = await rawUpstream(t, () => (stream ? sse(chunks).replace('"PLACEHOLDER"', `"${escapedKey}"`) : JSON.stringify(completion)))
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'p', P_BASE_URL: `${origin}/v1`, P_API_KEY: KEY, P_MODELS: 'm', GATEWAY_API_KEYS: GATEWAY_KEY }, { apiKey: GATEWAY_KEY })
+  t.teardown(() => gw.close())
+  const headers = { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' }
+  const json = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }] }) })
+  const jsonText = await json.text()
+  t.notOk(jsonText.includes(KEY), 'JSON: no key anywhere in the answer')
+  const answer = JSON.parse(jsonText)
+  t.equal(answer.choices[0].message.content, 'Hi there', 'the text is untouched')
+  t.equal(answer.choices[0].message.annotations[0].url_citation.url, 'https://example.test/?key=[REDACTED]')
+  t.equal(answer.provider_extra.trace, 'token=[REDACTED]', 'an extra field the gateway does not know is masked too')
+
+  stream = true
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }) })
+  const text = await res.text()
+  const events = text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)))
+  t.notOk(JSON.stringify(events).includes(KEY), 'stream: no key in any event, escaped or not')
+  t.equal(events.map((e) => e.choices[0]?.delta?.content ?? '').join(''), 'Hi there')
+  t.equal(events[2].choices[0].delta.annotations[0].url_citation.url, 'https://example.test/?key=[REDACTED]')
+  t.equal(events[3].escaped, '[REDACTED]')
+  t.ok(text.includes(sse([chunks[1]]).replace('data: [DONE]\n\n', '')), 'a clean chunk still goes out as the upstream sent it')
+  t.equal(await scrubbedCount(gw.url), 4)
+})
+
+t.test('Anthropic native passthrough: a key in an event the translation does not map is masked', async (t) => {
+  const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 }, container: { id: `ctr_${KEY}` } }
+  const anthropicSse = [
+    ['message_start', { type: 'message_start', message }],
+    ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '', citations: [{ type: 'char_location', cited_text: KEY, document_index: 0 }] } }],
+    ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello' } }],
+    ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 2 } }],
+    ['message_stop', { type: 'message_stop' }],
+  ].map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join('')
+  let stream = false
+  const origin = await rawUpstream(t, () => (stream ? anthropicSse : JSON.stringify({ ...message, content: [{ type: 'text', text: 'Hello', citations: [{ type: 'char_location', cited_text: KEY }] }], stop_reason: 'end_turn' })))
+  const gw = await startGateway({ PROVIDERS_ENABLED: 'anthropic', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: origin, ANTHROPIC_MODELS: 'claude-x', GATEWAY_API_KEYS: GATEWAY_KEY }, { apiKey: GATEWAY_KEY })
+  t.teardown(() => gw.close())
+  const client = new Anthropic({ baseURL: gw.url, apiKey: GATEWAY_KEY, maxRetries: 0 })
+  const json = await client.messages.create({ model: 'claude-x', max_tokens: 20, messages: [{ role: 'user', content: 'x' }] })
+  t.notOk(JSON.stringify(json).includes(KEY), 'JSON: no key')
+  t.match(json.content, [{ type: 'text', text: 'Hello' }])
+  stream = true
+  const raw = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': GATEWAY_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-x', max_tokens: 20, stream: true, messages: [{ role: 'user', content: 'x' }] }) })
+  const text = await raw.text()
+  t.notOk(text.includes(KEY), 'stream: no key in any event')
+  t.ok(text.includes('"text":"Hello"') || text.includes('"text_delta","text":"Hello"'), 'the text arrives')
+  t.ok(text.includes('event: message_stop'), 'the stream ends as Anthropic streams end')
+})
