@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto'
 
 /** Cool-downs for repeated 429s without a retry-after: 10 s → 30 s → 60 s → 120 s. */
 export const RATE_LIMIT_ESCALATION_MS = [10_000, 30_000, 60_000, 120_000]
-/** A 429 that says "retry now" (0, a past date, `0s`) still cools the key this long: never hammer it. */
+/**
+ * A 429 that says "retry now" (0, a past date, `0s`) still cools the key this long: never hammer
+ * it. A wait the upstream did name (`retry-after-ms: 300`) is kept as named: it knows its window.
+ */
 export const MIN_RATE_LIMIT_COOLDOWN_MS = 1_000
 /** Per key, cool-downs for at most this many models are kept (a catch-all provider sees any name). */
 export const MAX_MODEL_COOLDOWNS_PER_KEY = 256
@@ -134,7 +137,8 @@ export class KeyPool {
     if (!slot) return 0
     const cooldown = slot.cooldowns.get(model) ?? { until: 0, strikes: 0 }
     const ladder = RATE_LIMIT_ESCALATION_MS[Math.min(cooldown.strikes, RATE_LIMIT_ESCALATION_MS.length - 1)]
-    const ms = Math.min(this.#maxCooldownMs, Math.max(MIN_RATE_LIMIT_COOLDOWN_MS, retryAfterMs ?? ladder))
+    const asked = retryAfterMs === undefined ? ladder : retryAfterMs > 0 ? retryAfterMs : MIN_RATE_LIMIT_COOLDOWN_MS
+    const ms = Math.min(this.#maxCooldownMs, asked)
     cooldown.strikes++
     cooldown.until = now + ms
     this.#setCooldown(slot, model, cooldown, now)

@@ -5,8 +5,6 @@
 // same table in words.
 import type { FaultKind, UpstreamError } from '../../providers/upstream-error.ts'
 
-/** A 429 whose delay is 0, a date in the past or `x-ratelimit-reset-*: 0s` still cools this long. */
-export const MIN_RATE_LIMIT_COOLDOWN_MS = 1_000
 /** How many times one request may wait for a cooling key before moving on or answering 429. */
 export const MAX_COOLDOWN_WAITS = 2
 /** The requested model's "short chance" before a different model answers: one same-provider retry. */

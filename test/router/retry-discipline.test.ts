@@ -28,6 +28,19 @@ t.test('retry-after: 0 cools the key for a small floor instead of hammering it',
   }
 })
 
+t.test('a wait the upstream names below the floor (retry-after-ms: 300) is kept as named', async (t) => {
+  const { gw, first } = await twoProviders(t, ['m'])
+  first.script({ fault: 'status', status: 429, headers: { 'retry-after-ms': '300' } })
+  const data = await gw.client.chat.completions.create({ model: 'm', messages: hi })
+  t.equal(data.choices[0].message.content, 'Hello from second')
+  const [key] = (await providerOf(gw, 'first')).keys
+  t.equal(key.state, 'cooling_down')
+  t.ok(key.availableInMs > 0 && key.availableInMs <= 300, `cooling for the 300 ms asked, not the ${MIN_RATE_LIMIT_COOLDOWN_MS} ms floor (${key.availableInMs} ms)`)
+  await new Promise((resolve) => setTimeout(resolve, 350))
+  const again = await gw.client.chat.completions.create({ model: 'm', messages: hi })
+  t.equal(again.choices[0].message.content, 'Hello from first', 'the key serves again once the 300 ms are over')
+})
+
 t.test('a first-byte timeout is never retried on the same route, even with RETRY_SAME_PROVIDER', async (t) => {
   const { gw, first } = await twoProviders(t, ['m'], { RETRY_SAME_PROVIDER: '2', RETRY_BASE_DELAY_MS: '5', FIRST_TIMEOUT_FIRST_BYTE_MS: '200', TIMEOUT_TOTAL_MS: '20000' })
   first.script({ fault: 'hang' }, { fault: 'hang' }, { fault: 'hang' })
