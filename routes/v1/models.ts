@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Model, ModelList, errorResponses } from './schemas.ts'
-import { modelNotFound } from '../../plugins/errors.ts'
 
 interface ModelObject {
   id: string
@@ -46,11 +45,22 @@ export default async function models(fastify: FastifyInstance) {
     },
   }, async (request) => {
     const id = request.params['*']
+    const found = lookup(id)
+    if (found) return found
+    // The catalogs may be stale (a model pulled into Ollama a minute ago): one on-demand refresh,
+    // rate-limited per provider as for a chat request that names an unknown model.
+    if (await app.discovery.refreshForUnknownModel(id)) {
+      const refreshed = lookup(id)
+      if (refreshed) return refreshed
+    }
+    throw app.discovery.notFound(id)
+  })
+
+  function lookup(id: string): ModelObject | undefined {
     const listed = catalog().find((m) => m.id === id)
     if (listed) return listed
     // Pinned ids and catch-all providers serve names no catalog lists.
     const providers = [...new Set(app.router.candidates(id).map((c) => c.entry.name))]
-    if (providers.length === 0) throw modelNotFound(id)
-    return { id, object: 'model' as const, created: 0, owned_by: providers[0], providers }
-  })
+    return providers.length === 0 ? undefined : { id, object: 'model', created: 0, owned_by: providers[0], providers }
+  }
 }

@@ -69,6 +69,22 @@ t.test('a request for a model no catalog has refreshes on demand, at most once p
   t.equal(modelsRequests(mock), 2, 'a flood of unknown names does not hammer the upstream')
 })
 
+t.test('GET /v1/models/{id} for a model no catalog has yet: one on-demand refresh, then found or a 404', async (t) => {
+  const mock = await startOpenAIMock({ models: ['old'] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'cat', CAT_BASE_URL: mock.baseUrl, MODELS_REFRESH_MS: '600000', DISCOVERY_ON_DEMAND_INTERVAL_MS: '600000' })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  mock.models = ['old', 'pulled-later']
+  const found = await gw.client.models.retrieve('pulled-later')
+  t.match(found, { id: 'pulled-later', object: 'model', owned_by: 'cat' }, 'found without a restart')
+  t.equal(modelsRequests(mock), 2, 'one on-demand refresh')
+  for (const name of ['nope-1', 'nope-2']) {
+    const res = await fetch(`${gw.url}/v1/models/${name}`)
+    t.equal(res.status, 404)
+    t.equal(((await res.json()) as any).error.code, 'model_not_found')
+  }
+  t.equal(modelsRequests(mock), 2, 'unknown ids do not hammer the upstream')
+})
+
 t.test('when nothing can answer anything, the 404 says what to do', async (t) => {
   const gw = await startGateway({})
   t.teardown(() => gw.close())
@@ -76,6 +92,9 @@ t.test('when nothing can answer anything, the 404 says what to do', async (t) =>
   t.equal(res.status, 404)
   t.equal(res.json.error.code, 'model_not_found')
   t.match(res.json.error.message, /Nothing can answer yet: set a provider key .* start Ollama .* LOCAL_MODEL_PATH/)
+  const model = await fetch(`${gw.url}/v1/models/gpt-4o-mini`)
+  t.equal(model.status, 404)
+  t.match(((await model.json()) as any).error.message, /Nothing can answer yet/, 'GET /v1/models/{id} gives the same hint')
   const mock = await startOpenAIMock({ models: ['other'] })
   const served = await startGateway({ CUSTOM_PROVIDERS: 'one', ONE_BASE_URL: mock.baseUrl })
   t.teardown(async () => { await served.close(); await mock.close() })
