@@ -74,7 +74,13 @@ export interface ResumeEvent {
   outcome: 'resumed' | 'failed'
 }
 
+/** A request affinity could pin (AFFINITY_TTL_MS): no pin yet, its pin followed, or moved off it (health won). */
+export interface AffinityEvent {
+  result: 'none' | 'followed' | 'moved'
+}
+
 export interface GatewayEvents {
+  affinity: [AffinityEvent]
   attempt: [AttemptEvent]
   routed: [RoutedEvent]
   stream_end: [StreamEndEvent]

@@ -126,7 +126,14 @@ function gatewayMetrics(app: FastifyInstance, registry: Registry) {
     },
   })
 
-  return { requests, requestDuration, attempts, routed, fallbacks, firstByte, duration, streams, tokens, breakerTransitions, rateLimited, resumes }
+  const affinity = new Counter({
+    name: 'tiergate_affinity_total',
+    help: 'Requests cache-warm routing could pin (AFFINITY_TTL_MS), by result: none (no pin yet), followed (served by the pinned provider and key), moved (health sent it elsewhere).',
+    labelNames: ['result'] as const,
+    registers,
+  })
+
+  return { requests, requestDuration, attempts, routed, fallbacks, firstByte, duration, streams, tokens, breakerTransitions, rateLimited, resumes, affinity }
 }
 
 export default fp(async function metrics(app) {
@@ -160,6 +167,7 @@ export default fp(async function metrics(app) {
     m.tokens.inc({ provider: e.provider, kind: 'completion' }, e.usage.completion_tokens ?? 0)
   })
   app.events.on('breaker', (e) => m.breakerTransitions.inc({ provider: e.provider, state: e.state }))
+  app.events.on('affinity', (e) => m.affinity.inc({ result: e.result }))
   app.events.on('rate_limited', (e) => m.rateLimited.inc({ route: e.route }))
   app.events.on('resume', (e) => m.resumes.inc({ strategy: e.strategy ?? 'none', outcome: e.outcome }))
 

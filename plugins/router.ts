@@ -158,7 +158,12 @@ export default fp(async function router(app: FastifyInstance) {
         hedgeMs,
         preferKey: (c: Candidate) => (c.entry.name === sticky?.provider ? sticky.key : undefined),
       }
-      const recordAffinity = (entry: ProviderEntry, key: string) => pins?.record(req, rctx, { provider: entry.name, key })
+      const recordAffinity = (entry: ProviderEntry, key: string) => {
+        if (!pins) return
+        const result = !sticky ? 'none' : sticky.provider === entry.name && sticky.key === key ? 'followed' : 'moved'
+        app.events.emit('affinity', { result })
+        void pins.record(req, rctx, { provider: entry.name, key })
+      }
 
       if (!stream) {
         const call = await route<ChatCompletion>('chat', req.model, {

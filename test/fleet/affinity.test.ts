@@ -83,6 +83,9 @@ t.test('a rate-limited pinned key is left at once, and the conversation stays on
   await turn('q3')
   await turn('q4')
   t.same([keyName(mock, 4), keyName(mock, 5)], [moved, moved], 'later turns follow the new key')
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text()
+  const count = (result: string) => Number(metrics.split('\n').find((l) => l.startsWith(`tiergate_affinity_total{result="${result}"}`))?.split(' ').pop() ?? 0)
+  t.same([count('none'), count('followed'), count('moved')], [1, 3, 1], 'tiergate_affinity_total: the first turn had no pin, q2 moved off it, the others followed')
 })
 
 t.test('session_id pins a conversation whatever its messages', async (t) => {
