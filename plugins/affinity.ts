@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ChatRequest } from '../providers/contract.ts'
 import type { RequestContext } from './router.ts'
 import { lookupKeys, recordKeys } from './affinity-key.ts'
-import { OutageLog, withDeadline } from './state/redis-deadline.ts'
+import { OutageLog } from './state/redis-outage.ts'
 
 export interface Pin {
   provider: string
@@ -74,12 +74,11 @@ export default fp(async function affinity(app: FastifyInstance) {
   const { ttlMs } = app.config.affinity
   if (ttlMs <= 0) return
   const redis = app.redis
-  const timeoutMs = app.config.redisTimeoutMs
   const outage = new OutageLog(app.log, 'affinity')
   const store: PinStore = redis
     ? {
         async get(keys) {
-          const values = await withDeadline(redis.mget(...keys.map((k) => AFFINITY_PREFIX + k)), timeoutMs)
+          const values = await redis.mget(...keys.map((k) => AFFINITY_PREFIX + k))
           for (const value of values) {
             const pin = parsePin(value)
             if (pin) return pin
@@ -90,7 +89,7 @@ export default fp(async function affinity(app: FastifyInstance) {
           const text = JSON.stringify(pin)
           const batch = redis.multi()
           for (const key of keys) batch.set(AFFINITY_PREFIX + key, text, 'PX', ttl)
-          await withDeadline(batch.exec(), timeoutMs)
+          await batch.exec()
         },
       }
     : memoryPins()

@@ -17,7 +17,7 @@ import { CompletionBuilder, isComplete, isUsageOnly } from './cache/answer.ts'
 import { lockOrAwait, type LockOutcome } from './cache/lock.ts'
 import { registerCacheMetrics, type CacheMetrics } from './cache/metrics.ts'
 import { Coalescer, type Flight, type FlightHead } from './coalesce.ts'
-import { OutageLog, withDeadline } from './state/redis-deadline.ts'
+import { OutageLog } from './state/redis-outage.ts'
 
 export type CacheStatus = CacheOutcome
 
@@ -57,7 +57,6 @@ export default fp(async function responseCache(app: FastifyInstance) {
   // The key is a partition and a digest (never request text): safe to log.
   const corrupt = (key: string) => app.log.warn({ key }, 'response cache: a stored entry is not a cached answer; served as a miss, the answer replaces it')
   const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis, config, corrupt) : new MemoryCacheStore(config)
-  const timeoutMs = app.config.redisTimeoutMs
   const outage = new OutageLog(app.log, 'response cache')
   const flights = new Coalescer()
   const bypassing = new Set<string>()
@@ -67,7 +66,7 @@ export default fp(async function responseCache(app: FastifyInstance) {
   async function safely<T>(op: () => Promise<T>, fallback: T): Promise<T> {
     if (store?.kind !== 'redis') return op()
     try {
-      const value = await withDeadline(op(), timeoutMs)
+      const value = await op()
       outage.ok()
       return value
     } catch (err) {
@@ -86,7 +85,7 @@ export default fp(async function responseCache(app: FastifyInstance) {
     let lock: LockOutcome = { kind: 'alone' }
     try {
       if (app.redis) {
-        lock = await lockOrAwait(key, { redis: app.redis, store: store!, timeoutMs, waitMs: config.lockWaitMs, outage, signal: flight.controller.signal })
+        lock = await lockOrAwait(key, { redis: app.redis, store: store!, waitMs: config.lockWaitMs, outage, signal: flight.controller.signal })
         if (lock.kind === 'answered') {
           flight.resolve({ provider: lock.answer.provider, tier: lock.answer.tier, attempts: 0, completion: lock.answer.completion, fromCache: true })
           return

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { CachedAnswer, CacheStore } from './store.ts'
-import { withDeadline, type OutageLog } from '../state/redis-deadline.ts'
+import type { OutageLog } from '../state/redis-outage.ts'
 
 export const REDIS_LOCK_PREFIX = 'tiergate:cache-lock:'
 /** Polling interval while waiting on another instance's answer: starts short, grows to the cap. */
@@ -25,7 +25,6 @@ export type LockOutcome =
 export interface LockOptions {
   redis: Redis
   store: CacheStore
-  timeoutMs: number
   waitMs: number
   outage: OutageLog
   signal: AbortSignal
@@ -34,14 +33,13 @@ export interface LockOptions {
 export async function lockOrAwait(key: string, o: LockOptions): Promise<LockOutcome> {
   const lockKey = REDIS_LOCK_PREFIX + key
   const token = randomUUID()
-  const bounded = <T>(p: Promise<T>) => withDeadline(p, o.timeoutMs)
   const tryLock = async (): Promise<LockOutcome | undefined> => {
-    const taken = await bounded(o.redis.set(lockKey, token, 'PX', o.waitMs, 'NX'))
+    const taken = await o.redis.set(lockKey, token, 'PX', o.waitMs, 'NX')
     if (taken !== 'OK') return undefined
     return {
       kind: 'owned',
       release: async () => {
-        await bounded(o.redis.eval(RELEASE_LUA, 1, lockKey, token)).catch((err) => o.outage.failed(err))
+        await o.redis.eval(RELEASE_LUA, 1, lockKey, token).catch((err) => o.outage.failed(err))
       },
     }
   }
@@ -59,13 +57,13 @@ export async function lockOrAwait(key: string, o: LockOptions): Promise<LockOutc
         if (Date.now() >= deadline || o.signal.aborted) return { kind: 'alone' }
         await sleep(pollMs)
         pollMs = Math.min(POLL_MAX_MS, pollMs * 2)
-        const answer = await bounded(o.store.get(key))
+        const answer = await o.store.get(key)
         if (answer) return { kind: 'answered', answer }
-        if ((await bounded(o.redis.exists(lockKey))) === 0) break
+        if ((await o.redis.exists(lockKey)) === 0) break
       }
       // The lock was released without an answer in the cache (the leader's call failed, or its
       // answer was not cacheable): race for it again rather than all calling at once.
-      const answer = await bounded(o.store.get(key))
+      const answer = await o.store.get(key)
       if (answer) return { kind: 'answered', answer }
     }
   } catch (err) {

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { HealthEvent } from './provider-state.ts'
 import { MERGE_LUA, STATE_CHANNEL, STATE_PREFIX, deadlineOf, laterWins, parseMessage, stateKey, ttlMs, type StateMessage } from './redis-events.ts'
-import { OutageLog, withDeadline } from './redis-deadline.ts'
+import { OutageLog } from './redis-outage.ts'
 
 /** Keys fetched per SCAN round trip while loading the shared state. */
 const SCAN_BATCH = 200
@@ -43,7 +43,6 @@ export default fp(async function redisStateSync(app: FastifyInstance) {
     return
   }
   const origin = randomUUID()
-  const timeoutMs = app.config.redisTimeoutMs
   const resetMs = app.config.breaker.resetTimeoutMs
   const outage = new OutageLog(app.log, 'shared provider state')
   const writer = redis as Redis & MergeCommands
@@ -55,8 +54,7 @@ export default fp(async function redisStateSync(app: FastifyInstance) {
   const local = new Map<string, HealthEvent>()
   let closing = false
 
-  const bounded = <T>(p: Promise<T>) => withDeadline(p, timeoutMs)
-
+  // Every command is bounded by ioredis's commandTimeout (REDIS_TIMEOUT_MS, plugins/redis.ts).
   function publish(e: HealthEvent): void {
     const now = Date.now()
     const ttl = ttlMs(e, now, resetMs)
@@ -65,7 +63,7 @@ export default fp(async function redisStateSync(app: FastifyInstance) {
     else local.set(key, e)
     const message: StateMessage = { origin, event: e }
     const deadline = deadlineOf(e)
-    bounded(writer.tiergateStateMerge(key, JSON.stringify(message), deadline === undefined ? '' : String(Math.round(deadline)), ttl === undefined ? '' : String(ttl), STATE_CHANNEL))
+    writer.tiergateStateMerge(key, JSON.stringify(message), deadline === undefined ? '' : String(Math.round(deadline)), ttl === undefined ? '' : String(ttl), STATE_CHANNEL)
       .then(() => outage.ok(), (err) => outage.failed(err))
   }
 
@@ -80,10 +78,10 @@ export default fp(async function redisStateSync(app: FastifyInstance) {
   async function load(): Promise<void> {
     let cursor = '0'
     do {
-      const [next, keys] = await bounded(redis!.scan(cursor, 'MATCH', `${STATE_PREFIX}*`, 'COUNT', SCAN_BATCH))
+      const [next, keys] = await redis!.scan(cursor, 'MATCH', `${STATE_PREFIX}*`, 'COUNT', SCAN_BATCH)
       cursor = next
       if (keys.length === 0) continue
-      const values = await bounded(redis!.mget(...keys))
+      const values = await redis!.mget(...keys)
       for (const value of values) {
         const message = value === null ? undefined : parseMessage(value)
         if (message && message.origin !== origin) applyRemote(message.event)
@@ -105,7 +103,7 @@ export default fp(async function redisStateSync(app: FastifyInstance) {
     if (closing || running || redis!.status !== 'ready' || subscriber.status !== 'ready') return
     running = true
     try {
-      await bounded(subscriber.subscribe(STATE_CHANNEL))
+      await subscriber.subscribe(STATE_CHANNEL)
       await load()
       const now = Date.now()
       for (const e of local.values()) if ((deadlineOf(e) ?? 0) > now) publish(e)
