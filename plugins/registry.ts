@@ -67,7 +67,7 @@ export default fp(async function registry(app: FastifyInstance) {
       keys.onChange = (change) => app.providerState.publish({ type: 'cooldown', provider: provider.name, ...change })
       app.providerState.attach(provider.name, {
         applyCooldown: (e) => keys.applyCooldown(e),
-        applyBreaker: (e) => breakers.apply(e.model, e.state),
+        applyBreaker: (e) => breakers.apply(e.model, e.state, e.state === 'open' ? e.untilMs : undefined),
       })
       const entry: ProviderEntry = {
         name: provider.name,

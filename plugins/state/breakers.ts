@@ -127,11 +127,26 @@ export class ProviderBreakers {
     return this.forModel(model).fire(() => this.provider.fire(thunk)) as Promise<T>
   }
 
-  /** Merges a state seen on another instance ('*' = the provider breaker). */
-  apply(model: string, state: 'open' | 'closed'): void {
+  /**
+   * Merges a state seen on another instance ('*' = the provider breaker). An open one stays open
+   * until the deadline that instance set (`untilMs`), not for a full local reset timeout from now:
+   * the fleet's breakers half-open together. A deadline already past changes nothing.
+   */
+  apply(model: string, state: 'open' | 'closed', untilMs?: number, now = Date.now()): void {
     const breaker = model === '*' ? this.provider : this.forModel(model)
-    if (state === 'open') breaker.open()
-    else breaker.close()
+    if (state === 'closed') return void breaker.close()
+    const remainingMs = untilMs === undefined ? undefined : Math.round(untilMs - now)
+    if (remainingMs !== undefined && remainingMs <= 0) return
+    // opossum arms its half-open timer from `options.resetTimeout` inside open(), synchronously
+    // (a public property at run time that @types/opossum leaves out).
+    const options = (breaker as unknown as { options: { resetTimeout: number } }).options
+    const configured = options.resetTimeout
+    if (remainingMs !== undefined) options.resetTimeout = Math.min(configured, remainingMs)
+    try {
+      breaker.open()
+    } finally {
+      options.resetTimeout = configured
+    }
   }
 
   /**

@@ -3,7 +3,7 @@
 // being published again. Plus the breaker policy: what never counts against a breaker.
 import t from 'tap'
 import { startOpenAIMock } from '../mocks/openai.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { startGateway, postJson } from '../helpers/gateway.ts'
 import { ProviderBreakers } from '../../plugins/state/breakers.ts'
 import { KeyPool, fingerprint } from '../../providers/key-pool.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
@@ -53,6 +53,27 @@ t.test('a 429 and a breaker opening are published; applying a remote change is n
   t.same(await providersNow(), before, 'and changes nothing: no provider appears, none changes state')
   const served = await gw.client.chat.completions.create({ model: 'beta', messages: [{ role: 'user', content: 'hi' }] })
   t.equal(served.choices[0].message.content, 'Hello from mock', 'the known provider still serves')
+})
+
+t.test("a breaker another instance opened half-opens at that instance's deadline, not a full local reset timeout later", async (t) => {
+  const mock = await startOpenAIMock({ models: ['m'] })
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'wall', WALL_BASE_URL: mock.baseUrl, WALL_MODELS: 'm', BREAKER_RESET_TIMEOUT_MS: '60000' })
+  t.teardown(async () => { await gw.close(); await mock.close() })
+  const hi = { model: 'm', messages: [{ role: 'user' as const, content: 'hi' }] }
+  gw.app.providerState.apply({ type: 'breaker', provider: 'wall', model: 'm', state: 'open', untilMs: Date.now() + 400 })
+  const refused = await postJson(`${gw.url}/v1/chat/completions`, hi)
+  t.equal(refused.status, 503, 'open: refused without a call')
+  t.equal(mock.chatRequests().length, 0)
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  const trial = await gw.client.chat.completions.create(hi)
+  t.equal(trial.choices[0].message.content, 'Hello from mock', 'after the remote deadline: the half-open trial is let through, and closes it')
+  t.equal(mock.chatRequests().length, 1)
+  gw.app.providerState.apply({ type: 'breaker', provider: 'wall', model: 'm', state: 'open', untilMs: Date.now() - 1000 })
+  t.equal((await postJson(`${gw.url}/v1/chat/completions`, hi)).status, 200, 'a deadline already past opens nothing')
+  gw.app.providerState.apply({ type: 'breaker', provider: 'wall', model: 'm', state: 'open', untilMs: Date.now() + 400 })
+  await postJson(`${gw.url}/v1/chat/completions`, hi)
+  const status = ((await (await fetch(`${gw.url}/providers`)).json()) as any).providers[0]
+  t.not(status.breaker, 'closed', 'open again for the next remote deadline')
 })
 
 t.test('a throwing subscriber is never felt by the request that caused the change', async (t) => {
