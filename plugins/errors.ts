@@ -12,11 +12,16 @@ export type ErrorDialect = 'openai' | 'anthropic'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    dialect?: ErrorDialect
+    /** `client`: a route both dialects share (/v1/models) answers in the caller's (`anthropic-version` → Anthropic's). */
+    dialect?: ErrorDialect | 'client'
   }
 }
 
-const dialectOf = (request: FastifyRequest): ErrorDialect => request.routeOptions?.config?.dialect ?? 'openai'
+const dialectOf = (request: FastifyRequest): ErrorDialect => {
+  const dialect = request.routeOptions?.config?.dialect ?? 'openai'
+  if (dialect !== 'client') return dialect
+  return request.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai'
+}
 
 export type OpenAIErrorType =
   | 'invalid_request_error'
