@@ -20,14 +20,16 @@ export const DEFAULT_UPSTREAM_LIMITS: UpstreamLimits = {
   maxRetryAfterMs: 3_600_000,
 }
 
-const bodyLimits = new WeakMap<object, UpstreamLimits>()
+/** A body's limits, on the body itself: a WeakMap entry per response cost an ephemeron to every GC (issue 14). */
+const LIMITS: unique symbol = Symbol('tiergate.upstreamLimits')
+type LimitedBody = BodyStream & { [LIMITS]?: UpstreamLimits }
 
 export function setBodyLimits(body: BodyStream, limits: UpstreamLimits): void {
-  bodyLimits.set(body, limits)
+  ;(body as LimitedBody)[LIMITS] = limits
 }
 
 export function limitsOf(body: BodyStream): UpstreamLimits {
-  return bodyLimits.get(body) ?? DEFAULT_UPSTREAM_LIMITS
+  return (body as LimitedBody)[LIMITS] ?? DEFAULT_UPSTREAM_LIMITS
 }
 
 /** Over a cap: the upstream is at fault (malformed), and its socket is closed at once. */

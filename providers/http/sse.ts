@@ -15,9 +15,14 @@ const CR = 0x0d
 /** Two line ends in a row end an event: `\n\n`, `\r\r`, `\n\r` (also covers `\r\n\r\n`, `\r\n\n`). */
 const BOUNDARIES = ['\n\n', '\r\r', '\n\r']
 
+/** Whether the two bytes are one of BOUNDARIES. */
+const endsEvent = (a: number, b: number): boolean => (a === LF && (b === LF || b === CR)) || (a === CR && b === CR)
+
 /** Index just after the last event boundary in `chunk`, or -1; `previous` is the byte before it. */
 export function afterLastBoundary(chunk: Uint8Array, previous: number | undefined): number {
   const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  // The usual read ends on a boundary: none can end later, so the searches below (each a scan of the whole read) are not needed.
+  if (buffer.length >= 2 && endsEvent(buffer[buffer.length - 2], buffer[buffer.length - 1])) return buffer.length
   let end = -1
   for (const boundary of BOUNDARIES) {
     const at = buffer.lastIndexOf(boundary)
