@@ -114,8 +114,11 @@ type TextSlot = 'content' | 'reasoning_content'
 const SLOT_MARK = 'tiergate:slot'
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
-/** Learned shapes that met no chunk of their shape before the next was learned: then learning stops (each costs a stringify). */
-const MAX_LEARNS_WITHOUT_HIT = 2
+/**
+ * A learned shape that met no chunk of its shape stops the learning until one does: each costs a
+ * stringify, and some upstreams vary more than the text in every chunk (OpenAI's `obfuscation`).
+ */
+const MAX_LEARNS_WITHOUT_HIT = 1
 
 /** Whether `text[from, to)` is a JSON string's body as it is: no quote, backslash or control character. */
 function isPlainText(text: string, from: number, to: number): boolean {
