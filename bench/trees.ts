@@ -1,0 +1,76 @@
+// node bench/trees.ts <server> <server> … — the A/B tool: several servers on one mock upstream,
+// measured in alternating rounds (c=50, non-stream and stream): CPU µs per request, median with
+// its range, and RSS after. A server is `bare` (bench/bare-proxy.ts), `floor`
+// (bench/fastify-proxy.ts), or a tiergate tree — a directory, started with its own server.ts as
+// `npm start` runs it, e.g. a `git worktree` of the commit before a change — optionally with
+// environment after a `?`: `/tmp/before?STREAM_RESUME=0`. What every performance change in the
+// README was kept or dropped by.
+//   BENCH_DURATION_S (4), BENCH_ROUNDS (5), BENCH_MODES (false,true: non-stream, stream)
+import { fork } from 'node:child_process'
+import { measure, type LoadResult } from './lib/load.ts'
+import { freePort, median, rssMb, startChild, startCommand, stop, type Server } from './lib/procs.ts'
+import { PLAIN_ENV } from './lib/features.ts'
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const MODES = (process.env.BENCH_MODES ?? 'false,true').split(',').map((m) => m === 'true')
+const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
+
+async function startTree(spec: string, origin: string): Promise<Server> {
+  const [dir, query] = spec.split('?')
+  const port = await freePort()
+  const start = startCommand()
+  const child = fork(`${dir}/server.ts`, {
+    cwd: dir,
+    execArgv: start.flags,
+    env: {
+      PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
+      PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations,local', MODELS_REFRESH_MS: '0', RATE_LIMIT_MAX: '1000000000',
+      ...start.env, ...PLAIN_ENV(origin), ...Object.fromEntries(new URLSearchParams(query ?? '')),
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return { child, port, pid: child.pid! }
+    if (child.exitCode !== null) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  child.kill()
+  throw new Error(`${spec} did not start`)
+}
+
+const specs = process.argv.slice(2)
+if (specs.length === 0) {
+  console.error('usage: node bench/trees.ts <bare|floor|dir[?ENV=value&…]> …')
+  process.exit(2)
+}
+const upstream = await startChild('upstream.ts')
+const origin = `http://127.0.0.1:${upstream.port}`
+const servers: Array<{ spec: string; server: Server }> = []
+try {
+  for (const spec of specs) {
+    const server = spec === 'bare' ? await startChild('bare-proxy.ts', { UPSTREAM_ORIGIN: origin })
+      : spec === 'floor' ? await startChild('fastify-proxy.ts', { UPSTREAM_ORIGIN: origin })
+        : await startTree(spec, origin)
+    servers.push({ spec, server })
+  }
+  const runs = new Map<string, LoadResult[]>()
+  for (const stream of MODES) {
+    const options = { body: chatBody(stream), connections: 50, durationS: DURATION_S }
+    for (const { server } of servers) await measure(server, { ...options, durationS: 2 }) // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const { spec, server } of servers) runs.set(`${spec} ${stream}`, [...(runs.get(`${spec} ${stream}`) ?? []), await measure(server, options)])
+    }
+  }
+  console.log(`| server | ${MODES.map((s) => `CPU µs/req ${s ? 'stream' : 'non-stream'} (range)`).join(' | ')} | RSS after |`)
+  console.log(`|---|${MODES.map(() => '---|').join('')}---|`)
+  for (const { spec, server } of servers) {
+    const cells = MODES.map((stream) => {
+      const cpu = runs.get(`${spec} ${stream}`)!.map((r) => r.cpuUsPerRequest)
+      return `${median(cpu).toFixed(0)} (${Math.min(...cpu).toFixed(0)}–${Math.max(...cpu).toFixed(0)})`
+    })
+    console.log(`| ${spec} | ${cells.join(' | ')} | ${rssMb(server.pid).toFixed(0)} MB |`)
+  }
+} finally {
+  await stop(upstream, ...servers.map((s) => s.server))
+}
