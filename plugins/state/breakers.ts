@@ -135,7 +135,7 @@ export class ProviderBreakers {
   apply(model: string, state: 'open' | 'closed', untilMs?: number, now = Date.now()): void {
     const breaker = model === '*' ? this.provider : this.forModel(model)
     if (state === 'closed') return void breaker.close()
-    const remainingMs = untilMs === undefined ? undefined : Math.round(untilMs - now)
+    const remainingMs = untilMs === undefined || !Number.isFinite(untilMs) ? undefined : Math.round(untilMs - now)
     if (remainingMs !== undefined && remainingMs <= 0) return
     // opossum arms its half-open timer from `options.resetTimeout` inside open(), synchronously
     // (a public property at run time that @types/opossum leaves out).

@@ -52,7 +52,8 @@ export function parseMessage(text: string): StateMessage | undefined {
     const e = message?.event
     if (typeof message.origin !== 'string' || !e || typeof e.provider !== 'string' || typeof e.model !== 'string') return undefined
     if (e.type === 'cooldown' && typeof e.key === 'string' && typeof e.untilMs === 'number' && (e.reason === 'rate_limited' || e.reason === 'auth')) return message
-    if (e.type === 'breaker' && (e.state === 'open' || e.state === 'closed')) return message
+    // A deadline that is not a finite number would arm opossum's half-open timer with NaN: at once.
+    if (e.type === 'breaker' && (e.state === 'open' || e.state === 'closed') && (e.untilMs === undefined || Number.isFinite(e.untilMs))) return message
     return undefined
   } catch {
     return undefined

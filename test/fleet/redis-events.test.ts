@@ -42,7 +42,9 @@ t.test('laterWins: the later deadline wins, a close always applies', async (t) =
 t.test('parseMessage accepts well-formed events only', async (t) => {
   t.same(parseMessage(JSON.stringify({ origin: 'x', event: cooldown(5) })), { origin: 'x', event: cooldown(5) })
   t.same(parseMessage(JSON.stringify({ origin: 'x', event: closed })), { origin: 'x', event: closed })
-  for (const bad of ['not json', '{}', JSON.stringify({ origin: 'x', event: { ...cooldown(5), reason: 'other' } }), JSON.stringify({ origin: 1, event: closed }), JSON.stringify({ origin: 'x', event: { ...closed, state: 'half_open' } })]) {
+  const opened = { ...closed, state: 'open', untilMs: 1_700_000_000_000 }
+  t.same(parseMessage(JSON.stringify({ origin: 'x', event: opened })), { origin: 'x', event: opened }, 'an open breaker with a numeric deadline')
+  for (const bad of ['not json', '{}', JSON.stringify({ origin: 'x', event: { ...cooldown(5), reason: 'other' } }), JSON.stringify({ origin: 1, event: closed }), JSON.stringify({ origin: 'x', event: { ...closed, state: 'half_open' } }), JSON.stringify({ origin: 'x', event: { ...closed, state: 'open', untilMs: 'soon' } })]) {
     t.equal(parseMessage(bad), undefined, bad)
   }
 })

@@ -131,3 +131,14 @@ t.test('key pool: cooldowns per key and model, 401 for every model, a bounded ma
   pool.authFailed('k-one-1111', now)
   t.equal(pool.acquireForDiscovery(now), undefined, 'every key rejected: nothing to discover with')
 })
+
+t.test('a remote open with a deadline that is not a finite number keeps the local reset timeout', async (t) => {
+  const breakers = new ProviderBreakers('p', { timeoutMs: 0, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 5, rollingWindowMs: 10_000 }, false, () => undefined)
+  t.teardown(() => breakers.shutdown())
+  breakers.apply('m', 'open', Number.NaN)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(breakers.stateFor('m'), 'open', 'NaN did not arm a timer that half-opens at once')
+  breakers.apply('n', 'open', Date.now() + 30)
+  await new Promise((resolve) => setTimeout(resolve, 80))
+  t.equal(breakers.stateFor('n'), 'half_open', 'a finite deadline is honoured')
+})
