@@ -28,7 +28,7 @@ await app.ready()
 const noRedaction = (text: string) => text
 
 let requestId = 0
-async function once_(): Promise<void> {
+async function oneRequest(): Promise<void> {
   const request: ChatRequest = { model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] }
   const routed = await app.chat(request, { signal: new AbortController().signal, log: app.log, requestId: String(++requestId) })
   if (!routed.stream) return void JSON.stringify(routed.value)
@@ -40,7 +40,7 @@ async function run(ms: number): Promise<number> {
   const until = Date.now() + ms
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (Date.now() < until) {
-      await once_()
+      await oneRequest()
       calls++
     }
   }))

@@ -6,9 +6,8 @@
 // environment after a `?`: `/tmp/before?STREAM_RESUME=0`. What every performance change in the
 // README was kept or dropped by.
 //   BENCH_DURATION_S (4), BENCH_ROUNDS (5), BENCH_MODES (false,true: non-stream, stream)
-import { fork } from 'node:child_process'
 import { measure, type LoadResult } from './lib/load.ts'
-import { freePort, median, rssMb, startChild, startCommand, stop, type Server } from './lib/procs.ts'
+import { median, rssMb, startChild, startGateway, stop, type Server } from './lib/procs.ts'
 import { PLAIN_ENV } from './lib/features.ts'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4)
@@ -16,27 +15,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const MODES = (process.env.BENCH_MODES ?? 'false,true').split(',').map((m) => m === 'true')
 const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
 
-async function startTree(spec: string, origin: string): Promise<Server> {
+/** A tree's gateway, with the environment after its `?`, and the rate limiter on with a huge budget as in `npm run bench`. */
+function startTree(spec: string, origin: string): Promise<Server> {
   const [dir, query] = spec.split('?')
-  const port = await freePort()
-  const start = startCommand()
-  const child = fork(`${dir}/server.ts`, {
-    cwd: dir,
-    execArgv: start.flags,
-    env: {
-      PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
-      PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations,local', MODELS_REFRESH_MS: '0', RATE_LIMIT_MAX: '1000000000',
-      ...start.env, ...PLAIN_ENV(origin), ...Object.fromEntries(new URLSearchParams(query ?? '')),
-    },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return { child, port, pid: child.pid! }
-    if (child.exitCode !== null) break
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  child.kill()
-  throw new Error(`${spec} did not start`)
+  return startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000', ...Object.fromEntries(new URLSearchParams(query ?? '')) }, dir)
 }
 
 const specs = process.argv.slice(2)

@@ -57,12 +57,15 @@ export function startCommand(): { env: Record<string, string>; flags: string[] }
   return { env, flags }
 }
 
-/** The gateway exactly as users run it (`npm start`), with a benchmark environment. */
-export async function startGateway(env: Record<string, string>): Promise<Server & { flags: string[] }> {
+/**
+ * The gateway exactly as users run it (`npm start`), with a benchmark environment; `dir`: another
+ * tree's (a `git worktree` of the commit before a change, for bench/trees.ts).
+ */
+export async function startGateway(env: Record<string, string>, dir = `${here}..`): Promise<Server & { flags: string[] }> {
   const port = await freePort()
   const start = startCommand()
-  const child = fork(`${here}../server.ts`, {
-    cwd: `${here}..`,
+  const child = fork(`${dir}/server.ts`, {
+    cwd: dir,
     execArgv: start.flags,
     env: {
       PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
