@@ -1,13 +1,10 @@
 // One page of a stored response's input items, as GET /v1/responses/{id}/input_items lists them
 // at OpenAI: newest first unless `order=asc`, `limit` items (1–100, default 20), cursors `after`
 // and `before` naming an item id in the listed order, and `has_more` (dialects/paging.ts).
-import { pageLimit, pageOf, PageQueryError } from '../paging.ts'
+import { pageLimit, pageOf } from '../paging.ts'
 
 export const DEFAULT_ITEMS_LIMIT = 20
 export const MAX_ITEMS_LIMIT = 100
-
-/** The error a query that cannot be answered throws (its `param` names the parameter). */
-export { PageQueryError as ItemPageError }
 
 export interface ItemPageQuery {
   order?: 'asc' | 'desc'
@@ -30,6 +27,7 @@ const idOf = (item: object): string | null => {
   return typeof id === 'string' ? id : null
 }
 
+/** The page `query` asks for; a query that cannot be answered throws PageQueryError (dialects/paging.ts). */
 export function pageOfItems<T extends object>(items: readonly T[], query: ItemPageQuery): ItemPage<T> {
   const limit = pageLimit(query.limit, { defaultLimit: DEFAULT_ITEMS_LIMIT, maxLimit: MAX_ITEMS_LIMIT })
   const listed = query.order === 'asc' ? items : [...items].reverse()

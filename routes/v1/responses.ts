@@ -16,7 +16,8 @@ import { toResponseObject, type ResponseFrame } from '../../dialects/openai-resp
 import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
 import { chainAfter, identifiedInput, nativeBody } from '../../dialects/openai-responses/chain.ts'
 import { newId } from '../../dialects/openai-responses/ids.ts'
-import { DEFAULT_ITEMS_LIMIT, ItemPageError, MAX_ITEMS_LIMIT, pageOfItems, type ItemPageQuery } from '../../dialects/openai-responses/input-items.ts'
+import { DEFAULT_ITEMS_LIMIT, MAX_ITEMS_LIMIT, pageOfItems, type ItemPageQuery } from '../../dialects/openai-responses/input-items.ts'
+import { PageQueryError } from '../../dialects/paging.ts'
 import { InputItemList, ResponseDeleted, ResponseIdParams, ResponseObjectSchema, ResponsesCreateRequest } from '../../dialects/openai-responses/schema.ts'
 import type { Item, ResponseObject, ResponsesRequest } from '../../dialects/openai-responses/types.ts'
 import type { ResponsesStore, StoredResponse } from '../../plugins/responses-store/store.ts'
@@ -165,7 +166,7 @@ export default async function responses(app: FastifyInstance) {
     try {
       return pageOfItems(stored.input, request.query as ItemPageQuery)
     } catch (err) {
-      if (err instanceof ItemPageError) throw invalidRequest(err.message, err.param)
+      if (err instanceof PageQueryError) throw invalidRequest(err.message, err.param)
       throw err
     }
   })

@@ -2,7 +2,8 @@
 // has_more): the pure paging rule as a table, then through the official openai SDK, whose
 // auto-pagination follows has_more + last_id.
 import t from 'tap'
-import { pageOfItems, ItemPageError, type ItemPageQuery } from '../../dialects/openai-responses/input-items.ts'
+import { pageOfItems, type ItemPageQuery } from '../../dialects/openai-responses/input-items.ts'
+import { PageQueryError } from '../../dialects/paging.ts'
 import { startTwoTiers } from '../helpers/two-tiers.ts'
 
 const items = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, type: 'message' }))
@@ -40,8 +41,8 @@ t.test('queries that cannot be answered name their parameter', async (t) => {
     [{ after: 'nope' }, 'after'], [{ before: 'nope' }, 'before'],
   ]
   for (const [query, param] of bad) {
-    const err = t.throws(() => pageOfItems(items, query)) as ItemPageError
-    t.ok(err instanceof ItemPageError, JSON.stringify(query))
+    const err = t.throws(() => pageOfItems(items, query)) as PageQueryError
+    t.ok(err instanceof PageQueryError, JSON.stringify(query))
     t.equal(err.param, param, JSON.stringify(query))
   }
 })
