@@ -42,6 +42,8 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 export const DEFAULT_UPSTREAM_MAX_EVENT_BYTES = 4 * 1024 * 1024
 /** One JSON answer from an upstream (a long completion is well under 1 MB). */
 export const DEFAULT_UPSTREAM_MAX_BODY_BYTES = 32 * 1024 * 1024
+// A whole streamed answer: ~250,000 OpenAI chunks of ~270 bytes, above any model's longest output.
+export const DEFAULT_UPSTREAM_MAX_STREAM_BYTES = 64 * 1024 * 1024
 /** The longest an upstream's retry-after may cool a key (and the Retry-After tiergate returns). */
 export const DEFAULT_MAX_KEY_COOLDOWN_MS = 3_600_000
 /** Nesting depth of a request body (objects and arrays); a JSON Schema nests ~10 deep. */
@@ -138,6 +140,7 @@ const ENV_SCHEMA = Type.Object({
   // Upstream reads: caps on what one upstream answer may make the gateway hold
   UPSTREAM_MAX_EVENT_BYTES: Int(DEFAULT_UPSTREAM_MAX_EVENT_BYTES, 1024),
   UPSTREAM_MAX_BODY_BYTES: Int(DEFAULT_UPSTREAM_MAX_BODY_BYTES, 1024),
+  UPSTREAM_MAX_STREAM_BYTES: Int(DEFAULT_UPSTREAM_MAX_STREAM_BYTES, 1024),
 
   // Access control and shared state
   GATEWAY_API_KEYS: Str(''),
@@ -228,7 +231,7 @@ export interface Config extends ProviderOptions {
   /** Deepest nesting of objects/arrays a request body may have (checked before routing). */
   bodyMaxDepth: number
   /** Caps on upstream reads: one SSE event or NDJSON line, one JSON body. */
-  upstream: { maxEventBytes: number; maxBodyBytes: number }
+  upstream: { maxEventBytes: number; maxBodyBytes: number; maxStreamBytes: number }
   /** Server timeouts (server.ts): receiving a request, and socket inactivity; 0 = off. */
   server: { requestTimeoutMs: number; connectionTimeoutMs: number }
   breaker: {
@@ -473,7 +476,7 @@ export function loadConfig(raw: RawEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     bodyMaxDepth: env.BODY_MAX_DEPTH,
-    upstream: { maxEventBytes: env.UPSTREAM_MAX_EVENT_BYTES, maxBodyBytes: env.UPSTREAM_MAX_BODY_BYTES },
+    upstream: { maxEventBytes: env.UPSTREAM_MAX_EVENT_BYTES, maxBodyBytes: env.UPSTREAM_MAX_BODY_BYTES, maxStreamBytes: env.UPSTREAM_MAX_STREAM_BYTES },
     server: { requestTimeoutMs: env.REQUEST_TIMEOUT_MS, connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS },
     breaker: {
       timeoutMs: env.BREAKER_TIMEOUT_MS,

@@ -1,6 +1,6 @@
 // Decorates `app.upstream`: the UpstreamHttp client (one undici Pool per upstream origin)
 // that every provider adapter sends through, with the read caps from config
-// (UPSTREAM_MAX_EVENT_BYTES, UPSTREAM_MAX_BODY_BYTES, MAX_KEY_COOLDOWN_MS). Closes every pool
+// (UPSTREAM_MAX_EVENT_BYTES, UPSTREAM_MAX_BODY_BYTES, UPSTREAM_MAX_STREAM_BYTES, MAX_KEY_COOLDOWN_MS). Closes every pool
 // when the app closes.
 import fp from 'fastify-plugin'
 import { UpstreamHttp } from '../providers/http/index.ts'
@@ -16,6 +16,7 @@ export default fp(async function upstream(app) {
   const http = new UpstreamHttp({
     maxEventBytes: limits.maxEventBytes,
     maxBodyBytes: limits.maxBodyBytes,
+    maxStreamBytes: limits.maxStreamBytes,
     maxRetryAfterMs: resilience.maxKeyCooldownMs,
   })
   app.decorate('upstream', http)

@@ -9,6 +9,12 @@ export interface UpstreamLimits {
   maxEventBytes: number
   /** One JSON body. */
   maxBodyBytes: number
+  /**
+   * One streamed body (SSE or NDJSON), all of it: every event may be under maxEventBytes and the
+   * stream still never end, while the answer it builds is kept whole (for resume, the cache,
+   * sessions, a held tool call).
+   */
+  maxStreamBytes: number
   /** The longest retry-after honoured (cool-downs and the Retry-After returned). */
   maxRetryAfterMs: number
 }
@@ -17,6 +23,7 @@ export interface UpstreamLimits {
 export const DEFAULT_UPSTREAM_LIMITS: UpstreamLimits = {
   maxEventBytes: 4 * 1024 * 1024,
   maxBodyBytes: 32 * 1024 * 1024,
+  maxStreamBytes: 64 * 1024 * 1024,
   maxRetryAfterMs: 3_600_000,
 }
 

@@ -1,13 +1,15 @@
 // NDJSON framing (Ollama's native streams): one parsed object per line, one line capped at
-// UPSTREAM_MAX_EVENT_BYTES (a newline-free body would otherwise be buffered whole).
+// UPSTREAM_MAX_EVENT_BYTES (a newline-free body would otherwise be buffered whole), the whole
+// stream at UPSTREAM_MAX_STREAM_BYTES (lines that never end would grow the answer kept whole).
 import { UpstreamError, toUpstreamError } from '../upstream-error.ts'
 import type { BodyStream } from './types.ts'
 import { limitsOf, overCap } from './limits.ts'
 
 /** One parsed object per NDJSON line. A line that is not JSON is a malformed stream. */
 export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal): AsyncGenerator<T> {
-  const { maxEventBytes } = limitsOf(body)
+  const { maxEventBytes, maxStreamBytes } = limitsOf(body)
   let buffered = ''
+  let total = 0
   const decoder = new TextDecoder()
   const parse = (line: string): T => {
     try {
@@ -18,6 +20,8 @@ export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal):
   }
   try {
     for await (const chunk of body) {
+      total += chunk.length
+      if (total > maxStreamBytes) throw overCap(body, 'a streamed answer', maxStreamBytes, 'UPSTREAM_MAX_STREAM_BYTES')
       buffered += decoder.decode(chunk, { stream: true })
       let start = 0
       let newline: number

@@ -1,5 +1,6 @@
 // SSE framing: events from an upstream body per the WHATWG parsing rules (comments, CRLF,
-// multi-line data, split chunks), with one event capped at UPSTREAM_MAX_EVENT_BYTES.
+// multi-line data, split chunks), with one event capped at UPSTREAM_MAX_EVENT_BYTES and the
+// whole stream at UPSTREAM_MAX_STREAM_BYTES.
 //
 // eventsource-parser has no maximum: a newline-free stream grows its buffer until the heap
 // dies (6 GB in 9 s, issue 9 item 6). The cap is enforced on the feed side: the bytes fed
@@ -82,12 +83,14 @@ async function closeEarly(body: BodyStream, reader: AsyncIterator<Buffer>): Prom
  * still pays for one async step per read, not per event (that cost dominated the stream benchmark).
  */
 export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): AsyncGenerator<EventBatch> {
-  const { maxEventBytes } = limitsOf(body)
+  const { maxEventBytes, maxStreamBytes } = limitsOf(body)
   let batch: EventBatch = []
   const parser = createParser({ onEvent: (event) => batch.push(event) })
   const decoder = new TextDecoder() // streaming mode: a UTF-8 character split across chunks stays whole
   /** Bytes since the last event boundary: at most what the parser holds. */
   let pending = 0
+  /** Bytes of the whole stream so far. */
+  let total = 0
   let previous: number | undefined
   const reader = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
   let read = false
@@ -105,6 +108,8 @@ export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): 
       pending = end >= 0 ? chunk.length - end : pending + chunk.length
       if (chunk.length > 0) previous = chunk[chunk.length - 1]
       if (pending > maxEventBytes) throw overCap(body, 'one SSE event', maxEventBytes, 'UPSTREAM_MAX_EVENT_BYTES')
+      total += chunk.length
+      if (total > maxStreamBytes) throw overCap(body, 'a streamed answer', maxStreamBytes, 'UPSTREAM_MAX_STREAM_BYTES')
       const text = decoder.decode(chunk, { stream: true })
       parser.feed(text)
       if (batch.length === 0) continue

@@ -79,3 +79,19 @@ t.test('readBounded: whole under the cap, refused over it (declared or counted)'
   const declared = body(['abc'])
   t.equal((await readBounded(declared, 6, '1000000').catch((e) => e)).kind, 'malformed', 'a Content-Length over the cap fails before reading')
 })
+
+t.test('the whole stream: up to UPSTREAM_MAX_STREAM_BYTES it is read, one byte more is malformed (SSE and NDJSON)', async (t) => {
+  const event = 'data: {"x":1}\n\n' // 15 bytes
+  const line = '{"x":1}\n' // 8 bytes
+  const cases: Array<[string, (reads: string[], cap: number) => AsyncIterable<unknown>, string, number]> = [
+    ['SSE', (reads, cap) => sseEvents(body(reads, { maxStreamBytes: cap })), event, 15],
+    ['NDJSON', (reads, cap) => ndjsonObjects(body(reads, { maxStreamBytes: cap })), line, 8],
+  ]
+  for (const [name, read, unit, size] of cases) {
+    const reads = Array.from({ length: 10 }, () => unit)
+    t.equal((await collect(read(reads, 10 * size))).length, 10, `${name}: exactly at the cap`)
+    const err = await collect(read(reads, 10 * size - 1)).catch((e) => e)
+    t.ok(err instanceof UpstreamError && err.kind === 'malformed', `${name}: one byte over`)
+    t.match(err.message, /UPSTREAM_MAX_STREAM_BYTES/, `${name}: the message names the variable`)
+  }
+})

@@ -130,3 +130,76 @@ t.test('Anthropic native passthrough (/v1/messages): the JSON body is capped too
   t.ok(hostile.pumped[0].closedEarly, 'the gateway closed the hostile socket')
   t.ok(hostile.pumped[0].written < 32 * MiB, `${(hostile.pumped[0].written / MiB).toFixed(1)} MiB written`)
 })
+
+// A stream of well-formed events, each far under UPSTREAM_MAX_EVENT_BYTES, that never ends:
+// before UPSTREAM_MAX_STREAM_BYTES, everything that keeps a streamed answer (the resumable
+// answer's text, a held tool call, the cache's and the session's copies) grew with it until the
+// total timeout (10 minutes by default) or the heap ran out.
+const STREAM_CAP = { UPSTREAM_MAX_STREAM_BYTES: String(1 * MiB) }
+
+/** Reads a streamed answer to its end, keeping only its length and its last bytes. */
+async function drain(res: Response): Promise<{ bytes: number; tail: string }> {
+  let bytes = 0
+  let tail = ''
+  const decoder = new TextDecoder()
+  const reader = res.body!.getReader()
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    bytes += read.value.length
+    tail = (tail + decoder.decode(read.value, { stream: true })).slice(-4096)
+  }
+  return { bytes, tail }
+}
+
+t.test('an endless SSE stream of well-formed events: cut at the stream cap, the socket closed, memory bounded', async (t) => {
+  const { hostile, gw } = await setup(t, { kind: 'sse-endless', bytes: 512 * MiB }, STREAM_CAP)
+  const { value: got, growthBytes } = await peakRssGrowth(async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+    return { status: res.status, provider: res.headers.get('x-tiergate-provider'), ...(await drain(res)) }
+  })
+  t.equal(got.status, 200, 'the stream had committed: its first chunks went out')
+  t.equal(got.provider, 'hostile')
+  await waitFor(() => hostile.pumped.length === 1, 'the hostile pump to stop')
+  t.ok(hostile.pumped[0].closedEarly, 'the gateway closed the hostile socket')
+  t.ok(hostile.pumped[0].written < 16 * MiB, `the hostile upstream got out only ${(hostile.pumped[0].written / MiB).toFixed(1)} MiB of 512`)
+  t.ok(got.bytes < 16 * MiB, `the client received ${(got.bytes / MiB).toFixed(1)} MiB`)
+  const [, resumed = ''] = got.tail.split(/: tiergate: resumed on backup[^\n]*UPSTREAM_MAX_STREAM_BYTES[^\n]*\n\n/)
+  const continuation = resumed.split('\n\n').filter((f) => f.startsWith('data: {')).map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '').join('')
+  t.equal(continuation, 'from backup', 'the next provider finished the answer (mid-stream resume), the cap named in its note')
+  t.match(got.tail, /data: \[DONE\]\n\n$/)
+  t.ok(growthBytes < 64 * MiB, `peak RSS growth ${(growthBytes / MiB).toFixed(1)} MiB`)
+  t.ok(gw.logs.some((l) => l.includes('UPSTREAM_MAX_STREAM_BYTES')), 'the log names the cap that was hit')
+})
+
+t.test('an endless NDJSON stream from Ollama: cut at the stream cap', async (t) => {
+  const hostile = await startHostileMock({ kind: 'ndjson-endless', bytes: 512 * MiB })
+  const gw = await startGateway({
+    PROVIDERS_DISABLED: 'gpt4all,pollinations',
+    OLLAMA_BASE_URL: hostile.origin, OLLAMA_MODELS: 'm', OLLAMA_REMOTE_BASE_URL: '',
+    STREAM_RESUME: '0',
+    ...STREAM_CAP,
+  })
+  t.teardown(async () => {
+    await gw.close()
+    await hostile.close()
+  })
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+  const got = await drain(res)
+  t.equal(res.status, 200)
+  t.match(got.tail, /UPSTREAM_MAX_STREAM_BYTES/, 'the stream ends with an error event naming the cap')
+  t.notMatch(got.tail, /\[DONE\]/, 'never a clean end')
+  await waitFor(() => hostile.pumped.length === 1, 'the hostile pump to stop')
+  t.ok(hostile.pumped[0].closedEarly, 'the gateway closed the hostile socket')
+  t.ok(hostile.pumped[0].written < 16 * MiB, `${(hostile.pumped[0].written / MiB).toFixed(1)} MiB written`)
+})
+
+t.test('a long answer under the stream cap is untouched (default caps): 2 MiB of text in 2,000 events', async (t) => {
+  const backup = await startOpenAIMock({ models: ['m'] })
+  backup.fallback = { content: 'y'.repeat(2 * MiB), pieces: 2000 }
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'backup', BACKUP_BASE_URL: backup.baseUrl, BACKUP_MODELS: 'm' })
+  t.teardown(async () => { await gw.close(); await backup.close() })
+  let streamed = ''
+  for await (const chunk of await gw.client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] })) {
+    streamed += chunk.choices[0]?.delta?.content ?? ''
+  }
+  t.equal(streamed.length, 2 * MiB)
+})

@@ -13,8 +13,8 @@ export interface Pumped {
 
 const PIECE = Buffer.alloc(256 * 1024, 'a')
 
-/** Write `prefix`, then `total` bytes of 'a', then `suffix`; stops when the peer closes. */
-export async function pump(res: ServerResponse, total: number, prefix = '', suffix = ''): Promise<Pumped> {
+/** Write `prefix`, then `total` bytes of `piece` repeated ('a' by default), then `suffix`; stops when the peer closes. */
+export async function pump(res: ServerResponse, total: number, prefix = '', suffix = '', piece = PIECE): Promise<Pumped> {
   let written = 0
   let closed = false
   res.on('close', () => { closed = true })
@@ -28,7 +28,7 @@ export async function pump(res: ServerResponse, total: number, prefix = '', suff
     res.once('close', done)
   })
   if (prefix) await write(prefix)
-  while (written < total && !closed) await write(written + PIECE.length <= total ? PIECE : PIECE.subarray(0, total - written))
+  while (written < total && !closed) await write(written + piece.length <= total ? piece : piece.subarray(0, total - written))
   if (!closed) {
     if (suffix) await write(suffix)
     res.end()
@@ -46,6 +46,14 @@ export type HostileBody =
   | { kind: 'sse-no-newline'; bytes: number }
   | { kind: 'json-huge'; bytes: number; declareLength?: boolean }
   | { kind: 'ndjson-no-newline'; bytes: number }
+  /** Well-formed events (or NDJSON lines), each under every per-event cap, that never end: only a cap on the whole stream stops them. */
+  | { kind: 'sse-endless'; bytes: number }
+  | { kind: 'ndjson-endless'; bytes: number }
+
+/** `total` bytes of whole events: `event` repeated, a write holding whole events only. */
+function pumpEvents(res: ServerResponse, total: number, event: string): Promise<Pumped> {
+  return pump(res, total, '', '', Buffer.from(event.repeat(Math.max(1, Math.floor(PIECE.length / event.length)))))
+}
 
 /** A chat endpoint that answers every request with `body`; `/models` lists `m`. */
 export async function startHostileMock(body: HostileBody): Promise<HostileMock> {
@@ -65,6 +73,13 @@ export async function startHostileMock(body: HostileBody): Promise<HostileMock> 
       if (body.declareLength) headers['content-length'] = prefix.length + body.bytes + suffix.length
       res.writeHead(200, headers)
       pumped.push(await pump(res, body.bytes, prefix, suffix))
+    } else if (body.kind === 'sse-endless') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      const chunk = { id: 'chatcmpl-endless', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'a'.repeat(1000) }, finish_reason: null }] }
+      pumped.push(await pumpEvents(res, body.bytes, `data: ${JSON.stringify(chunk)}\n\n`))
+    } else if (body.kind === 'ndjson-endless') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+      pumped.push(await pumpEvents(res, body.bytes, `${JSON.stringify({ model: 'm', created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: 'a'.repeat(1000) }, done: false })}\n`))
     } else {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' })
       pumped.push(await pump(res, body.bytes, '{"model":"m","message":{"role":"assistant","content":"'))
