@@ -6,20 +6,9 @@
 // Depends on `errors` (the 400 comes in the route's envelope).
 import fp from 'fastify-plugin'
 import { bodyTooDeep } from './errors.ts'
+import { nestsDeeperThan } from '../providers/json-depth.ts'
 
-/** True when `value` nests objects/arrays deeper than `max` (a flat object is depth 1). Iterative. */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  if (typeof value !== 'object' || value === null) return false
-  const stack: Array<[object, number]> = [[value, 1]]
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!
-    if (depth > max) return true
-    for (const child of Object.values(node)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
-    }
-  }
-  return false
-}
+export { nestsDeeperThan }
 
 export default fp(async function bodyDepth(app) {
   const max = app.config.bodyMaxDepth

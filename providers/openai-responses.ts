@@ -6,6 +6,7 @@ import { NATIVE, type CallContext, type ChatChunk, type ChatRequest, type ChatRe
 import { readBounded, sseEventBatches, type BodyStream, type UpstreamHttp } from './http/index.ts'
 import { toUpstreamError, UpstreamError } from './upstream-error.ts'
 import { NativeEventReader, responseToCompletion } from '../dialects/openai-responses/upstream.ts'
+import { parseUpstreamJson } from './json-depth.ts'
 
 /** Whether this request came from the Responses route with a body to pass through. */
 export function isNativeResponses(req: ChatRequest): boolean {
@@ -42,8 +43,9 @@ export async function nativeResponses(http: UpstreamHttp, baseUrl: string, heade
   }
   let parsed
   try {
-    parsed = JSON.parse(text)
-  } catch {
+    parsed = parseUpstreamJson(text)
+  } catch (err) {
+    if (err instanceof UpstreamError) throw err
     throw new UpstreamError('malformed', `truncated or invalid JSON from the Responses upstream (${text.length} bytes)`, { status: res.status })
   }
   return responseToCompletion(parsed, text)

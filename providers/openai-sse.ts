@@ -4,6 +4,7 @@
 import { RAW_FRAMES, RAW_JSON, type BatchIterator, type ChatChunk, type ChatCompletion, type ChunkBatch } from './contract.ts'
 import { READ_BYTES, sseEventBatches, type BodyStream, type EventBatch } from './http/index.ts'
 import { UpstreamError } from './upstream-error.ts'
+import { parseUpstreamJson } from './json-depth.ts'
 import { normalizeUsage, usageIsSane } from './usage.ts'
 import { BadIndexError, ToolCallIndexer, isToolCallIndex } from './tool-call-index.ts'
 
@@ -175,7 +176,7 @@ export class StreamChunkParser {
   parse(data: string): Loose {
     const built = this.#fromTemplate(data)
     if (built !== undefined) return built
-    const parsed = JSON.parse(data)
+    const parsed = parseUpstreamJson(data)
     if (this.#learnsWithoutHit < MAX_LEARNS_WITHOUT_HIT) this.#learn(parsed, data)
     return parsed
   }
@@ -242,7 +243,8 @@ export function openAIChunks(body: BodyStream, signal: AbortSignal): AsyncIterab
     let parsed: Loose
     try {
       parsed = parser.parse(data)
-    } catch {
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err
       throw new UpstreamError('malformed', `malformed SSE data from upstream: ${data.slice(0, 80)}`)
     }
     if (parsed.error || event.event === 'error') throw streamError(parsed.error ?? parsed)

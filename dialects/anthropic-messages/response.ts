@@ -5,11 +5,12 @@
 import { NATIVE_WIRE, type ChatCompletion } from '../../providers/contract.ts'
 import { stopReason, stopSequenceOf, toAnthropicUsage, type AnthropicBlock, type AnthropicResponse } from './wire.ts'
 import { messageId, toolUseId } from './ids.ts'
+import { parseUpstreamJson } from '../../providers/json-depth.ts'
 
-/** Tool arguments that are not a JSON object still reach the client, under one key. */
+/** Tool arguments that are not a JSON object (or nest deeper than any schema) still reach the client, under one key. */
 function toolInput(args: string): Record<string, unknown> {
   try {
-    const input = JSON.parse(args || '{}')
+    const input = parseUpstreamJson(args || '{}')
     return input && typeof input === 'object' && !Array.isArray(input) ? input : { value: input }
   } catch {
     return { arguments: args }

@@ -3,6 +3,7 @@
 // so that a translated leg after it (a resume) continues the same sequence and items, and the
 // stored response is the upstream's own. Pure.
 import type { Item, ResponseObject } from './types.ts'
+import { parseUpstreamJson } from '../../providers/json-depth.ts'
 
 export interface FollowedItem {
   kind: 'message' | 'reasoning'
@@ -37,7 +38,7 @@ export class NativeFollower {
       if (!line.startsWith('data:')) continue
       let event: Item
       try {
-        event = JSON.parse(line.slice(5))
+        event = parseUpstreamJson(line.slice(5))
       } catch {
         continue
       }

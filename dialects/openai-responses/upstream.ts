@@ -5,6 +5,7 @@
 import { NATIVE_WIRE, type ChatChunk, type ChatCompletion, type FinishReason, type ToolCall, type Usage } from '../../providers/contract.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
 import type { Item, ResponseObject, ResponsesUsage } from './types.ts'
+import { parseUpstreamJson } from '../../providers/json-depth.ts'
 
 type Loose = Record<string, any>
 
@@ -103,8 +104,9 @@ export class NativeEventReader {
   accept(name: string | undefined, data: string): ChatChunk | undefined {
     let event: Loose
     try {
-      event = JSON.parse(data)
-    } catch {
+      event = parseUpstreamJson(data)
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err
       throw new UpstreamError('malformed', `malformed SSE data from the Responses upstream: ${data.slice(0, 80)}`)
     }
     const type = String(event.type ?? name ?? '')

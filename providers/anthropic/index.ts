@@ -14,6 +14,7 @@ import { boundedCatalog } from '../catalog-bounds.ts'
 import { nativeCountBody, nativeMessagesBody } from './native.ts'
 import { fromAnthropicResponse, toAnthropicRequest, unsupportedReason, type AnthropicResponse } from './translate.ts'
 import { anthropicChunks } from './stream.ts'
+import { parseUpstreamJson } from '../json-depth.ts'
 
 /** Anthropic's page-size maximum for GET /v1/models. */
 const MODELS_PAGE_LIMIT = 1000
@@ -136,8 +137,9 @@ function nativeOf(req: ChatRequest): NativeRequest | undefined {
 
 function parseJson<T>(text: string): T {
   try {
-    return JSON.parse(text) as T
-  } catch {
+    return parseUpstreamJson<T>(text)
+  } catch (err) {
+    if (err instanceof UpstreamError) throw err
     throw new UpstreamError('malformed', `truncated or invalid JSON from upstream (${text.length} bytes)`)
   }
 }

@@ -6,6 +6,7 @@ import { sseEvents, type BodyStream } from '../http/index.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { finishReason, toUsage, type AnthropicUsage } from './translate.ts'
 import { withStopSequence } from '../../dialects/anthropic-messages/wire.ts'
+import { parseUpstreamJson } from '../json-depth.ts'
 
 type Loose = Record<string, any>
 type Delta = ChatChunk['choices'][number]['delta']
@@ -158,8 +159,9 @@ export async function* anthropicChunks(body: BodyStream, signal: AbortSignal, in
     if (event.data === '') continue
     let data: Loose
     try {
-      data = JSON.parse(event.data)
-    } catch {
+      data = parseUpstreamJson(event.data)
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err
       throw new UpstreamError('malformed', `malformed SSE data from upstream: ${event.data.slice(0, 80)}`)
     }
     const chunks = translator.push(typeof data.type === 'string' ? data.type : (event.event ?? ''), data)

@@ -4,6 +4,7 @@
 import { UpstreamError, toUpstreamError } from '../upstream-error.ts'
 import type { BodyStream } from './types.ts'
 import { limitsOf, overCap } from './limits.ts'
+import { parseUpstreamJson } from '../json-depth.ts'
 
 /** One parsed object per NDJSON line. A line that is not JSON is a malformed stream. */
 export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal): AsyncGenerator<T> {
@@ -13,8 +14,9 @@ export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal):
   const decoder = new TextDecoder()
   const parse = (line: string): T => {
     try {
-      return JSON.parse(line) as T
-    } catch {
+      return parseUpstreamJson<T>(line)
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err
       throw new UpstreamError('malformed', `malformed NDJSON line from upstream: ${line.slice(0, 80)}`)
     }
   }

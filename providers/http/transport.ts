@@ -8,6 +8,7 @@ import { createUpstreamPool } from '../upstream-pool.ts'
 import type { BodyStream, UpstreamRequest, UpstreamResponse } from './types.ts'
 import { DEFAULT_UPSTREAM_LIMITS, overCap, setBodyLimits, type UpstreamLimits } from './limits.ts'
 import { errorFromResponse, readText } from './errors.ts'
+import { parseUpstreamJson } from '../json-depth.ts'
 import { traceHeaders } from '../../plugins/telemetry/attempt-headers.ts'
 
 /** undici's own timeouts back the attempt's timers up; they must not fire first. */
@@ -119,8 +120,9 @@ export class UpstreamHttp {
       throw toUpstreamError(err, ctx.signal)
     }
     try {
-      return JSON.parse(bytes.toString('utf8')) as T
-    } catch {
+      return parseUpstreamJson<T>(bytes.toString('utf8'))
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err
       throw new UpstreamError('malformed', `truncated or invalid JSON from upstream (${bytes.length} bytes)`, { status: res.status })
     }
   }
