@@ -16,6 +16,7 @@ import { MemoryCacheStore, RedisCacheStore, type CachedAnswer, type CacheStore }
 import { CompletionBuilder, isComplete, isUsageOnly } from './cache/answer.ts'
 import { lockOrAwait, type LockOutcome } from './cache/lock.ts'
 import { registerCacheMetrics, type CacheMetrics } from './cache/metrics.ts'
+import { RedisWithMemoryFallback } from './cache/fallback-store.ts'
 import { Coalescer, type Flight, type FlightHead } from './coalesce.ts'
 import { OutageLog } from './state/redis-outage.ts'
 
@@ -56,8 +57,8 @@ export default fp(async function responseCache(app: FastifyInstance) {
   const enabled = config.ttlMs > 0
   // The key is a partition and a digest (never request text): safe to log.
   const corrupt = (key: string) => app.log.warn({ key }, 'response cache: a stored entry is not a cached answer; served as a miss, the answer replaces it')
-  const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisCacheStore(app.redis, config, corrupt) : new MemoryCacheStore(config)
   const outage = new OutageLog(app.log, 'response cache')
+  const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisWithMemoryFallback(new RedisCacheStore(app.redis, config, corrupt), new MemoryCacheStore(config), outage) : new MemoryCacheStore(config)
   const flights = new Coalescer()
   const bypassing = new Set<string>()
   const metrics: CacheMetrics | undefined = enabled && app.hasDecorator('metrics') ? registerCacheMetrics(app.metrics.registry, () => store!.stats(), flights) : undefined

@@ -16,10 +16,12 @@ export interface StoreStats {
   entries: number
   bytes: number
   evictions: number
+  /** Only a Redis store with a memory fallback (plugins/cache/fallback-store.ts): the memory copy kept during an outage. */
+  local?: { active: boolean; entries: number; bytes: number }
 }
 
 export interface CacheStore {
-  readonly kind: 'memory' | 'redis'
+  readonly kind: 'memory' | 'redis' | 'redis+memory'
   get(key: string): Promise<CachedAnswer | undefined>
   /** Returns the bytes stored (0 when the entry was too large to keep). */
   set(key: string, answer: CachedAnswer, ttlMs: number): Promise<number>
@@ -77,6 +79,12 @@ export class MemoryCacheStore implements CacheStore {
 
   stats(): StoreStats {
     return { entries: this.#entries.size, bytes: this.#bytes, evictions: this.#evictions }
+  }
+
+  /** Drops every entry; evictions keep counting (a Prometheus counter never goes back). */
+  clear(): void {
+    this.#entries.clear()
+    this.#bytes = 0
   }
 
   #remove(key: string, entry: MemoryEntry): void {
