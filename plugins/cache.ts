@@ -85,7 +85,8 @@ export default fp(async function responseCache(app: FastifyInstance) {
   async function lead(flight: Flight, flightKey: string, key: string, req: ChatRequest, rctx: PipelineContext, route: RouteChat): Promise<void> {
     let lock: LockOutcome = { kind: 'alone' }
     try {
-      if (app.redis) {
+      // Redis failed on the cache's last call (usually this request's read): a lock attempt would wait out a second deadline.
+      if (app.redis && !outage.down) {
         lock = await lockOrAwait(key, { redis: app.redis, store: store!, waitMs: config.lockWaitMs, outage, signal: flight.controller.signal })
         if (lock.kind === 'answered') {
           flight.resolve({ provider: lock.answer.provider, tier: lock.answer.tier, attempts: 0, completion: lock.answer.completion, fromCache: true })
