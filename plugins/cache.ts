@@ -1,7 +1,8 @@
 // Decorates `app.responseCache`: the pipeline's cache stage (plugins/pipeline.ts calls `wrap`
 // around `app.router.chat`). Off unless CACHE_TTL_MS > 0. Exact-match cache of complete
 // answers (plugins/cache/key.ts says what "the same request" means), partitioned by gateway
-// key, in memory or in Redis (REDIS_URL: shared by every instance), with request coalescing
+// key, in memory or in Redis (REDIS_URL: shared by every instance; while Redis fails, this
+// instance's memory, plugins/cache/fallback-store.ts), with request coalescing
 // (plugins/coalesce.ts in one process, plugins/cache/lock.ts across instances).
 // Depends on `redis` (the client; may be undefined) and `events`; registers its metrics on
 // `app.metrics` when that plugin is registered.
@@ -63,22 +64,10 @@ export default fp(async function responseCache(app: FastifyInstance) {
   const bypassing = new Set<string>()
   const metrics: CacheMetrics | undefined = enabled && app.hasDecorator('metrics') ? registerCacheMetrics(app.metrics.registry, () => store!.stats(), flights) : undefined
 
-  /** Store and Redis calls never fail a request, and never hold it longer than REDIS_TIMEOUT_MS. */
-  async function safely<T>(op: () => Promise<T>, fallback: T): Promise<T> {
-    if (store?.kind !== 'redis') return op()
-    try {
-      const value = await op()
-      outage.ok()
-      return value
-    } catch (err) {
-      outage.failed(err)
-      return fallback
-    }
-  }
-
   async function fill(key: string, completion: ChatCompletion, provider: string, tier: number): Promise<void> {
     if (!isComplete(completion)) return
-    await safely(() => store!.set(key, { completion, provider, tier }, config.ttlMs), 0)
+    // Never throws: with Redis, the store answers from memory when Redis fails (cache/fallback-store.ts).
+    await store!.set(key, { completion, provider, tier }, config.ttlMs)
   }
 
   /** The leader's side: one upstream call (or a cross-instance wait) whose outcome every participant shares. */
@@ -156,7 +145,7 @@ export default fp(async function responseCache(app: FastifyInstance) {
         return { ...(await route(req)), cache: 'bypass' }
       }
       const key = cacheKey(req, app.config.routing.aliases, rctx.clientKeyId)
-      const hit = await safely(() => store!.get(key), undefined)
+      const hit = await store!.get(key)
       if (hit) {
         metrics?.requests.inc({ result: 'hit' })
         return replay(hit, req, 'hit')
