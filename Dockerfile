@@ -14,8 +14,8 @@ WORKDIR /app
 ENV HOST=0.0.0.0 \
     PORT=8080
 COPY --from=deps /app/node_modules ./node_modules
-# .dockerignore admits only what runs: package.json, the root .ts files, plugins/, providers/,
-# routes/ and public/. Owned by root: the server can read its code, not change it.
+# .dockerignore admits only what runs: package.json, the root .ts files, config/, dialects/,
+# plugins/, providers/, routes/ and public/. Owned by root: the server can read its code, not change it.
 COPY . .
 # Node's compile cache (type-stripped and compiled modules), warmed at build time by the user
 # and flags that run the server (the cache is kept per user id and V8 flags): at start Node
