@@ -80,7 +80,7 @@ export interface Config extends ProviderOptions {
   responses: { ttlMs: number; maxCount: number; maxBytes: number }
   /** /v1/messages: the `ping` keep-alive of committed streams. */
   messages: { pingIntervalMs: number }
-  /** Response cache (off when ttlMs is 0); the bounds apply to the memory store. */
+  /** Response cache (off when ttlMs is 0); the bounds apply to the memory store (with Redis: its outage copy). */
   cache: { ttlMs: number; maxEntries: number; maxBytes: number; nondeterministic: boolean; lockWaitMs: number }
   /** Cache-warm routing: how long a conversation stays pinned to its provider and key (0 = off). */
   affinity: { ttlMs: number }
