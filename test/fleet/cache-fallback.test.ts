@@ -102,6 +102,14 @@ t.test('a value under the prefix that is not a cached answer is a logged miss wi
   t.same(outage.events, ['ok'])
 })
 
+t.test('a write that Redis refuses while it still served (the outage starts with it) is kept in memory', async (t) => {
+  const { redis, store } = fixture()
+  redis.down = true
+  t.ok((await store.set('k', answer('kept'), 60_000)) > 0)
+  t.equal(store.mode, 'local')
+  t.equal((await store.get('k'))?.completion.choices[0].message.content, 'kept', 'a hit during the outage')
+})
+
 t.test('while local, a write that Redis refuses is kept once, and one too large for memory is not kept', async (t) => {
   const { redis, store } = fixture({ maxEntries: 100, maxBytes: 400 })
   redis.down = true

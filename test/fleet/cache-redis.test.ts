@@ -74,6 +74,11 @@ t.test('Redis down: cached requests are still answered, within REDIS_TIMEOUT_MS;
   const redis = await startRedisServer()
   const { gws, mock } = await fleet(t, redis)
   await chat(gws[0])
+  // The answer is written to Redis after the reply: a kill before that write would keep it in
+  // gws[0]'s memory instead (cache/fallback-store.ts), a hit there. Here only Redis holds it.
+  const inspector = new Redis(redis.url)
+  await waitFor(async () => (await inspector.keys('tiergate:cache:*')).length === 1, 'the answer in Redis')
+  inspector.disconnect()
   await redis.close()
   for (const gw of gws) {
     const res = await chat(gw)
