@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { Redis, type Command } from 'ioredis'
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai.ts'
 import { startGateway, postJson, type Gateway } from '../helpers/gateway.ts'
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts'
+import { redisPid, startRedisServer, type RedisServer } from '../helpers/redis-server.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const ask = (content: string) => ({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content }] })
@@ -15,13 +15,13 @@ const chat = (gw: Gateway, content: string) => postJson(`${gw.url}/v1/chat/compl
 const asked = (mock: OpenAIMock, content: string) => mock.chatRequests().filter((r) => JSON.stringify(r.body).includes(content)).length
 const metric = async (gw: Gateway, name: string) => Number(new RegExp(`^${name} (-?\\d+)$`, 'm').exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1])
 
-async function redisPid(url: string): Promise<number> {
-  const inspector = new Redis(url)
-  try {
-    return Number(/process_id:(\d+)/.exec(await inspector.info('server'))![1])
-  } finally {
-    inspector.disconnect()
-  }
+/** New requests until the cache's outage log says Redis answers again (each one asks Redis first: the probe). */
+async function untilRedisIsBack(gw: Gateway, what: string): Promise<void> {
+  let round = 0
+  await waitFor(async () => {
+    await chat(gw, `probe ${round++}`)
+    return gw.logs.some((l) => l.includes('response cache: redis is back'))
+  }, what, 10_000)
 }
 
 async function fleet(t: Test, redis: RedisServer, env: Record<string, string> = {}, instances = 2) {
@@ -61,11 +61,7 @@ t.test('Redis killed: each instance caches in its own memory; Redis back: shared
 
   const back = await startRedisServer({ port: redis.port })
   t.teardown(() => back.close())
-  let round = 0
-  await waitFor(async () => {
-    await chat(gw, `probe ${round++}`)
-    return gw.logs.some((l) => l.includes('response cache: redis is back'))
-  }, 'the cache to use Redis again', 10_000)
+  await untilRedisIsBack(gw, 'the cache to use Redis again')
   t.equal(await metric(gw, 'tiergate_cache_local'), 0)
   t.equal(await metric(gw, 'tiergate_cache_local_entries'), 0, 'the memory copy was dropped')
   t.equal((await chat(gw, 'during')).headers.get('x-tiergate-cache'), 'miss', 'and not copied back to Redis')
@@ -120,10 +116,6 @@ t.test('Redis hung (SIGSTOP): a request waits out at most one REDIS_TIMEOUT_MS, 
   t.comment(`hung Redis, REDIS_TIMEOUT_MS=300: first request ${first.ms} ms (deadlines waited out: ${first.deadlines}), the hits ${second.ms} ms (${second.deadlines}) and ${third.ms} ms (${third.deadlines})`)
 
   resume()
-  let round = 0
-  await waitFor(async () => {
-    await chat(gw, `probe ${round++}`)
-    return gw.logs.some((l) => l.includes('response cache: redis is back'))
-  }, 'the cache to use Redis again after SIGCONT', 10_000)
+  await untilRedisIsBack(gw, 'the cache to use Redis again after SIGCONT')
   t.equal(await metric(gw, 'tiergate_cache_local'), 0)
 })

@@ -7,22 +7,13 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { startOpenAIMock } from '../mocks/openai.ts'
 import { startGateway, postJson, type Gateway } from '../helpers/gateway.ts'
-import { startRedisServer } from '../helpers/redis-server.ts'
+import { redisPid, startRedisServer } from '../helpers/redis-server.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const KEY = 'gw-redis-test-key-1'
 const auth = { authorization: `Bearer ${KEY}` }
 /** Far above REDIS_TIMEOUT_MS: a request that takes this long is "hanging", whatever the machine. */
 const HANG_MS = 8_000
-
-async function redisPid(url: string): Promise<number> {
-  const inspector = new Redis(url)
-  try {
-    return Number(/process_id:(\d+)/.exec(await inspector.info('server'))![1])
-  } finally {
-    inspector.disconnect()
-  }
-}
 
 /** A request that must not hang: aborted (and failed) past HANG_MS. Returns status and elapsed ms. */
 async function timed(gw: Gateway, path: string, body?: unknown) {

@@ -1,6 +1,7 @@
 // A throwaway real redis-server for tests: a free port on 127.0.0.1, no persistence, killed
 // on close. Needs the redis-server binary (apt package redis-server; .ci/run installs it).
 import { spawn } from 'node:child_process'
+import { Redis } from 'ioredis'
 import { freePort } from '../mocks/server.ts'
 
 export interface RedisServer {
@@ -42,5 +43,15 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
       child.kill('SIGKILL')
       await exited
     },
+  }
+}
+
+/** The redis-server process's pid, from its INFO (what a test stops or kills to script an outage). */
+export async function redisPid(url: string): Promise<number> {
+  const inspector = new Redis(url)
+  try {
+    return Number(/process_id:(\d+)/.exec(await inspector.info('server'))![1])
+  } finally {
+    inspector.disconnect()
   }
 }
