@@ -141,3 +141,39 @@ t.test('the Redis script and the memory store apply the same rule', async (t) =>
     }
   }
 })
+
+// The rule exists twice — keptMessages in TypeScript, APPEND_LUA in the Redis script — so the
+// table above is not enough to keep them equal: 400 generated conversations (seeded: the same ones
+// every run; a failure prints the case), each trimmed by both, must come out the same. Checked by
+// breaking the script twice (the tool-call protection, the instruction pass order): each fails.
+t.test('the Redis script and keptMessages agree on 400 generated conversations', async (t) => {
+  const client = new Redis(redis.url)
+  t.teardown(() => client.quit())
+  let seed = 20261201
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const pick = <T>(options: T[]) => options[Math.floor(random() * options.length)]
+  const text = () => 'w'.repeat(1 + Math.floor(random() * 60))
+  const message = (i: number): unknown => pick([
+    () => system(text()), () => ({ role: 'developer', content: text() }), () => user(text()), () => assistant(text()),
+    () => call(`c${i}`), () => result(`c${i - 1}`), () => result(`c${i - 2}`),
+  ])()
+  let disagreements = 0
+  for (let n = 0; n < 400; n++) {
+    const caseSeed = seed
+    const stored = Array.from({ length: Math.floor(random() * 12) }, (_, i) => message(i))
+    const turn = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => message(stored.length + i))
+    const limits = { maxMessages: 1 + Math.floor(random() * 10), maxBytes: 60 + Math.floor(random() * 600) }
+    const all = [...stored, ...turn] as ChatMessage[]
+    const kept = keptMessages(all.map((m) => trimItem(m)), turn.length, limits)
+    const viaTs = all.filter((_, i) => kept[i])
+    const id = randomUUID()
+    // Seeded without trimming, then the turn appended under the case's limits: the script trims.
+    await new RedisSessionStore(client, { ttlMs: 60_000, maxCount: 100, ...BIG }).append(id, 'o', stored as ChatMessage[])
+    await new RedisSessionStore(client, { ttlMs: 60_000, maxCount: 100, ...limits }).append(id, 'o', turn as ChatMessage[])
+    const viaLua = (await new RedisSessionStore(client, { ttlMs: 60_000, maxCount: 100, ...limits }).get(id))?.messages
+    if (JSON.stringify(viaLua) !== JSON.stringify(viaTs)) {
+      if (disagreements++ < 3) t.same(viaLua, viaTs, `case ${n} (seed ${caseSeed}): ${JSON.stringify({ stored, turn, limits })}`)
+    }
+  }
+  t.equal(disagreements, 0, 'no generated conversation trimmed differently')
+})
