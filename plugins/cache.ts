@@ -3,7 +3,8 @@
 // answers (plugins/cache/key.ts says what "the same request" means), partitioned by gateway
 // key, in memory or in Redis (REDIS_URL: shared by every instance; while Redis fails, this
 // instance's memory, plugins/cache/fallback-store.ts), with request coalescing
-// (plugins/coalesce.ts in one process, plugins/cache/lock.ts across instances).
+// (plugins/coalesce.ts in one process, plugins/cache/lock.ts across instances: the lock owner
+// relays a stream live through Redis — plugins/cache/relay-*.ts — to followers elsewhere).
 // Depends on `redis` (the client; may be undefined) and `events`; registers its metrics on
 // `app.metrics` when that plugin is registered.
 import fp from 'fastify-plugin'
@@ -19,7 +20,12 @@ import { lockOrAwait, type LockOutcome } from './cache/lock.ts'
 import { registerCacheMetrics, type CacheMetrics } from './cache/metrics.ts'
 import { RedisWithMemoryFallback } from './cache/fallback-store.ts'
 import { Coalescer, type Flight, type FlightHead } from './coalesce.ts'
+import { RelayWriter } from './cache/relay-writer.ts'
+import { RelayReader } from './cache/relay-reader.ts'
+import { followRelay } from './cache/relay-follow.ts'
+import { flightStreamKey } from './cache/relay-entry.ts'
 import { OutageLog } from './state/redis-outage.ts'
+import { MIN_REDIS_CONNECT_TIMEOUT_MS } from './redis.ts'
 
 export type CacheStatus = CacheOutcome
 
@@ -50,6 +56,9 @@ function deliver(completion: ChatCompletion, req: ChatRequest, routed: { provide
   return { ...routed, stream: true, value: fromArray(completionToChunks(completion, req.stream_options?.include_usage === true)) }
 }
 
+/** The relay's place among a flight's participants: its followers elsewhere cannot be counted here. */
+const RELAY_NEVER_LEAVES = new AbortController().signal
+
 const replay = (answer: CachedAnswer, req: ChatRequest, status: CacheStatus): CachedChat =>
   deliver(answer.completion, req, { provider: answer.provider, tier: answer.tier, attempts: 0, cache: status })
 
@@ -62,6 +71,14 @@ export default fp(async function responseCache(app: FastifyInstance) {
   const store: CacheStore | undefined = !enabled ? undefined : app.redis ? new RedisWithMemoryFallback(new RedisCacheStore(app.redis, config, corrupt), new MemoryCacheStore(config), outage) : new MemoryCacheStore(config)
   const flights = new Coalescer()
   const bypassing = new Set<string>()
+  // The one extra connection a following instance reads relays on: made when first needed.
+  let relayReader: RelayReader | undefined
+  const reader = () => relayReader ??= new RelayReader(app.redis!, {
+    timeoutMs: app.config.redisTimeoutMs,
+    connectMs: Math.max(app.config.redisTimeoutMs, MIN_REDIS_CONNECT_TIMEOUT_MS),
+    outage,
+  })
+  app.addHook('onClose', async () => { await relayReader?.close() })
   const metrics: CacheMetrics | undefined = enabled && app.hasDecorator('metrics') ? registerCacheMetrics(app.metrics.registry, () => store!.stats(), flights) : undefined
 
   async function fill(key: string, completion: ChatCompletion, provider: string, tier: number): Promise<void> {
@@ -73,12 +90,18 @@ export default fp(async function responseCache(app: FastifyInstance) {
   /** The leader's side: one upstream call (or a cross-instance wait) whose outcome every participant shares. */
   async function lead(flight: Flight, flightKey: string, key: string, req: ChatRequest, rctx: PipelineContext, route: RouteChat): Promise<void> {
     let lock: LockOutcome = { kind: 'alone' }
+    let relay: RelayWriter | undefined
+    let leaveRelay: (() => void) | undefined
     try {
       // Redis failed on the cache's last call (usually this request's read): a lock attempt would wait out a second deadline.
       if (app.redis && !outage.down) {
-        lock = await lockOrAwait(key, { redis: app.redis, store: store!, waitMs: config.lockWaitMs, outage, signal: flight.controller.signal })
+        lock = await lockOrAwait(key, { redis: app.redis, store: store!, waitMs: config.lockWaitMs, outage, signal: flight.controller.signal, follow: req.stream === true })
         if (lock.kind === 'answered') {
           flight.resolve({ provider: lock.answer.provider, tier: lock.answer.tier, attempts: 0, completion: lock.answer.completion, fromCache: true })
+          return
+        }
+        if (lock.kind === 'relayed') {
+          await followRelay(flight, lock, { reader: reader(), redis: app.redis, lockMs: config.lockWaitMs, outage })
           return
         }
       }
@@ -91,21 +114,32 @@ export default fp(async function responseCache(app: FastifyInstance) {
         return
       }
       flight.resolve(head)
+      if (lock.kind === 'owned') {
+        const owned = lock
+        relay = new RelayWriter({ redis: app.redis!, streamKey: flightStreamKey(key, owned.token), lockKey: owned.lockKey, token: owned.token, lockMs: config.lockWaitMs, maxBytes: config.maxBytes, outage, release: owned.release }, head)
+        // Followers on other instances are invisible here: the relayed call runs to its end even
+        // when every local client left (it fills the cache), as an in-process flight runs while any follower reads.
+        leaveRelay = flight.join(RELAY_NEVER_LEAVES)
+      }
       const builder = new CompletionBuilder()
       try {
         for await (const chunk of routed.value) {
           builder.add(chunk)
           flight.push(chunk)
+          relay?.chunk(chunk)
         }
       } catch (err) {
         flight.fail(err) // a cut stream is never stored
+        await relay?.fail(err)
         return
       }
       flight.end()
+      await relay?.end()
       await fill(key, builder.build(), routed.provider, routed.tier)
     } catch (err) {
       flight.reject(err)
     } finally {
+      leaveRelay?.()
       flights.finish(flightKey, flight)
       if (lock.kind === 'owned') await lock.release()
     }
@@ -124,6 +158,7 @@ export default fp(async function responseCache(app: FastifyInstance) {
       return { ...(await route(req)), cache: 'miss' }
     }
     if (!leader) metrics?.coalesced.inc()
+    if (head.relayed) metrics?.relayed.inc()
     const status: CacheStatus = head.fromCache || (!leader && flight.ended) ? 'hit' : 'miss'
     const routed = { provider: head.provider, tier: head.tier, attempts: head.attempts, cache: status }
     if (head.completion) {

@@ -14,6 +14,8 @@ export interface FlightHead {
   completion?: ChatCompletion
   /** The answer came from the cache (another instance filled it meanwhile). */
   fromCache?: boolean
+  /** The stream is another instance's call, relayed through Redis (plugins/cache/relay-follow.ts). */
+  relayed?: boolean
 }
 
 export class Flight {

@@ -7,6 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { CachedAnswer, CacheStore } from './store.ts'
 import type { OutageLog } from '../state/redis-outage.ts'
+import { flightStreamKey } from './relay-entry.ts'
+import { attachDecision } from './relay-decide.ts'
+import { readRelayRange } from './relay-reader.ts'
+import type { FoundRelay } from './relay-follow.ts'
 
 export const REDIS_LOCK_PREFIX = 'tiergate:cache-lock:'
 /** Polling interval while waiting on another instance's answer: starts short, grows to the cap. */
@@ -17,8 +21,11 @@ const POLL_MAX_MS = 100
 const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
 export type LockOutcome =
-  | { kind: 'owned'; release: () => Promise<void> }
+  /** `token` is the lock's value: the owner's relay is flightStreamKey(key, token). */
+  | { kind: 'owned'; lockKey: string; token: string; release: () => Promise<void> }
   | { kind: 'answered'; answer: CachedAnswer }
+  /** The owner is streaming its answer through a relay (only asked for with `follow`). */
+  | ({ kind: 'relayed' } & FoundRelay)
   /** No lock (Redis unavailable, or the wait ran out): call upstream without one. */
   | { kind: 'alone' }
 
@@ -28,6 +35,8 @@ export interface LockOptions {
   waitMs: number
   outage: OutageLog
   signal: AbortSignal
+  /** A streamed request: follow the owner's relay once it has committed, instead of waiting for the whole answer. */
+  follow?: boolean
 }
 
 export async function lockOrAwait(key: string, o: LockOptions): Promise<LockOutcome> {
@@ -38,6 +47,8 @@ export async function lockOrAwait(key: string, o: LockOptions): Promise<LockOutc
     if (taken !== 'OK') return undefined
     return {
       kind: 'owned',
+      lockKey,
+      token,
       release: async () => {
         await o.redis.eval(RELEASE_LUA, 1, lockKey, token).catch((err) => o.outage.failed(err))
       },
@@ -52,14 +63,21 @@ export async function lockOrAwait(key: string, o: LockOptions): Promise<LockOutc
         o.outage.ok()
         return owned
       }
-      // Someone else leads: wait for its answer, or for its lock to go (it failed or finished).
+      // Someone else leads: wait for its answer, for its relay to start (a stream), or for its
+      // lock to go (it failed or finished).
       for (;;) {
         if (Date.now() >= deadline || o.signal.aborted) return { kind: 'alone' }
         await sleep(pollMs)
         pollMs = Math.min(POLL_MAX_MS, pollMs * 2)
         const answer = await o.store.get(key)
         if (answer) return { kind: 'answered', answer }
-        if ((await o.redis.exists(lockKey)) === 0) break
+        const holder = await o.redis.get(lockKey)
+        if (holder === null) break
+        if (o.follow) {
+          const streamKey = flightStreamKey(key, holder)
+          const first = await readRelayRange(o.redis, streamKey)
+          if (attachDecision(first.entries) === 'follow') return { kind: 'relayed', lockKey, token: holder, streamKey, first }
+        }
       }
       // The lock was released without an answer in the cache (the leader's call failed, or its
       // answer was not cacheable): race for it again rather than all calling at once.

@@ -6,6 +6,7 @@ import type { Coalescer } from '../coalesce.ts'
 export interface CacheMetrics {
   requests: Counter<'result'>
   coalesced: Counter
+  relayed: Counter
   fellBack: Counter
 }
 
@@ -49,6 +50,11 @@ export function registerCacheMetrics(registry: Registry, stats: () => StoreStats
     coalesced: new Counter({
       name: 'tiergate_cache_coalesced_total',
       help: 'Requests answered by an identical request\'s upstream call instead of their own.',
+      registers,
+    }),
+    relayed: new Counter({
+      name: 'tiergate_cache_relayed_total',
+      help: 'Streamed requests that read another instance\'s upstream call live, relayed through Redis, instead of their own.',
       registers,
     }),
     fellBack: new Counter({

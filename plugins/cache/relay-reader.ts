@@ -119,7 +119,9 @@ export class RelayReader {
     const keys = [...this.#follows.keys()]
     const ids = keys.map((key) => this.#follows.get(key)!.lastId)
     const block = this.#blockMs > 0 ? ['BLOCK', this.#blockMs] : []
-    const reply = await client.call('XREAD', 'COUNT', READ_COUNT, ...block, 'STREAMS', ...keys, ...ids) as Array<[key: string, rows: StreamRows]> | null
+    // The typed method, not `call`: on RESP3 (ioredis 6's default) `call` hands back XREAD's map flattened.
+    const xread = client.xread.bind(client) as unknown as (...args: Array<string | number>) => Promise<Array<[key: string, rows: StreamRows]> | null>
+    const reply = await xread('COUNT', READ_COUNT, ...block, 'STREAMS', ...keys, ...ids)
     if (this.#blockMs === 0 && reply === null) await sleep(POLL_MS)
     for (const [key, rows] of reply ?? []) {
       const follow = this.#follows.get(key)

@@ -1,0 +1,141 @@
+// The lock owner's side of a flight relay: its stream's head, chunks and end (or failure)
+// appended to a Redis Stream (plugins/cache/relay-entry.ts) for followers on other instances.
+//
+// Never in the way of the leader's own stream: appends are queued, not awaited per chunk, and
+// the chunks that arrive while one append is in flight go out together in the next (one XADD
+// per batch). Bounded: the stream expires a little after CACHE_LOCK_WAIT_MS, and the relay stops
+// with a `cut` marker past CACHE_MAX_BYTES. While it runs, every append and a heartbeat refresh
+// the stream's and the lock's expiry, so the lock outlives a long answer (a newcomer follows
+// instead of calling again) but not a killed leader (followers then learn it from the lock).
+// A failed append stops the relay and lets the lock go early, so followers end honestly instead
+// of waiting for the lock to expire. Every call is bounded by REDIS_TIMEOUT_MS.
+import type { Redis } from 'ioredis'
+import type { ChatChunk } from '../../providers/contract.ts'
+import type { OutageLog } from '../state/redis-outage.ts'
+import { encodeEntry, relayedError, type RelayCutReason, type RelayEntry, type RelayHead } from './relay-entry.ts'
+import { relayBudget } from './relay-decide.ts'
+
+/** How long the stream outlives the lock: followers still read its tail after the lock is released. */
+export const RELAY_STREAM_GRACE_MS = 1_000
+/** The heartbeat refreshes the lock this many times per lock lifetime. */
+const HEARTBEATS_PER_LOCK = 3
+const MIN_HEARTBEAT_MS = 10
+
+// KEYS: stream, lock. ARGV: type, data, stream ttl, token, lock ttl. The lock only while it is ours.
+const APPEND_LUA = `redis.call('XADD', KEYS[1], '*', 't', ARGV[1], 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+return 1`
+// KEYS: stream, lock. ARGV: token, lock ttl, stream ttl.
+const HEARTBEAT_LUA = `if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1`
+
+export const heartbeatEveryMs = (lockMs: number) => Math.max(MIN_HEARTBEAT_MS, Math.floor(lockMs / HEARTBEATS_PER_LOCK))
+
+export interface RelayWriterOptions {
+  redis: Redis
+  streamKey: string
+  lockKey: string
+  token: string
+  /** CACHE_LOCK_WAIT_MS: the lock's lifetime, refreshed while relaying. */
+  lockMs: number
+  /** CACHE_MAX_BYTES: the relay's budget for chunk entries. */
+  maxBytes: number
+  outage: OutageLog
+  /** Lets the lock go (only if still ours): called at once when the relay stops without its end. */
+  release: () => Promise<void>
+}
+
+export class RelayWriter {
+  readonly #o: RelayWriterOptions
+  #chain: Promise<void> = Promise.resolve()
+  #pending: ChatChunk[] = []
+  #batchQueued = false
+  #stopped = false
+  #sentBytes = 0
+  readonly #heartbeat: NodeJS.Timeout
+
+  constructor(o: RelayWriterOptions, head: RelayHead) {
+    this.#o = o
+    this.#enqueue({ type: 'head', head })
+    this.#heartbeat = setInterval(() => this.#beat(), heartbeatEveryMs(o.lockMs))
+    this.#heartbeat.unref()
+  }
+
+  chunk(chunk: ChatChunk): void {
+    if (this.#stopped) return
+    this.#pending.push(chunk)
+    if (this.#batchQueued) return
+    this.#batchQueued = true
+    this.#chain = this.#chain.then(() => {
+      this.#batchQueued = false
+      const chunks = this.#pending
+      this.#pending = []
+      return this.#append({ type: 'chunks', chunks })
+    })
+  }
+
+  /** The clean end, after every chunk; resolves once it is written (or the relay stopped). */
+  end(): Promise<void> {
+    this.#enqueue({ type: 'end' })
+    return this.#settle()
+  }
+
+  /** The leader's stream failed after commit: followers end with the same error. */
+  fail(err: unknown): Promise<void> {
+    this.#enqueue({ type: 'fail', error: relayedError(err) })
+    return this.#settle()
+  }
+
+  #enqueue(entry: RelayEntry): void {
+    this.#chain = this.#chain.then(() => this.#append(entry))
+  }
+
+  async #settle(): Promise<void> {
+    await this.#chain
+    clearInterval(this.#heartbeat)
+  }
+
+  async #append(entry: RelayEntry): Promise<void> {
+    if (this.#stopped) return
+    const { type, data } = encodeEntry(entry)
+    const bytes = Buffer.byteLength(data)
+    if (entry.type === 'chunks' && relayBudget({ sentBytes: this.#sentBytes, nextBytes: bytes, maxBytes: this.#o.maxBytes }) === 'cut') {
+      await this.#stop('too_large')
+      return
+    }
+    try {
+      await this.#write(type, data)
+      this.#sentBytes += bytes
+      this.#o.outage.ok()
+    } catch (err) {
+      this.#o.outage.failed(err)
+      await this.#stop('relay_failed')
+    }
+  }
+
+  #write(type: string, data: string): Promise<unknown> {
+    const { redis, streamKey, lockKey, token, lockMs } = this.#o
+    return redis.eval(APPEND_LUA, 2, streamKey, lockKey, type, data, lockMs + RELAY_STREAM_GRACE_MS, token, lockMs)
+  }
+
+  /** Best effort: the marker (Redis may be what failed), then the lock goes so followers learn it now. */
+  async #stop(reason: RelayCutReason): Promise<void> {
+    this.#stopped = true
+    this.#pending = []
+    clearInterval(this.#heartbeat)
+    const { type, data } = encodeEntry({ type: 'cut', reason })
+    await this.#write(type, data).catch(() => undefined)
+    await this.#o.release()
+  }
+
+  #beat(): void {
+    if (this.#stopped) return
+    const { redis, streamKey, lockKey, token, lockMs } = this.#o
+    redis.eval(HEARTBEAT_LUA, 2, streamKey, lockKey, token, lockMs, lockMs + RELAY_STREAM_GRACE_MS)
+      .then(() => this.#o.outage.ok(), (err) => this.#o.outage.failed(err))
+  }
+}
