@@ -203,3 +203,46 @@ t.test('a follower leaving never aborts the leader; the leader\'s client leaving
   t.equal(contentOf(frames), WORDS, 'with the whole answer')
   t.equal(mock.chatRequests().length, 1, 'one upstream call: nobody leaving aborted it')
 })
+
+t.test('a relay past CACHE_MAX_BYTES stops with a marker: the follower ends with an error event saying so, the leader\'s client gets its whole answer', async (t) => {
+  const { gws: [a, b], mock, redis } = await fleet(t, 2, { CACHE_MAX_BYTES: '1024' })
+  const long = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(98)}`).join('')
+  mock.fallback = { content: long, pieces: 20, gapMs: 150 }
+  const leader = stream(a.url).then(sseData)
+  await relayStarted(redis)
+  const follower = await sseData(await stream(b.url))
+  const leaderFrames = await leader
+  t.equal(leaderFrames.at(-1), '[DONE]', 'the leader\'s own client: a clean end')
+  t.equal(contentOf(leaderFrames), long, 'with the whole answer')
+  t.notOk(follower.includes('[DONE]'), 'the follower: no clean end')
+  t.match(JSON.parse(follower.at(-1)!).error.message, /CACHE_MAX_BYTES/, 'an error event that says why')
+  t.ok(long.startsWith(contentOf(follower.slice(0, -1))), 'after a true beginning of the answer')
+  t.equal(mock.chatRequests().length, 1)
+})
+
+t.test('what a relay puts in Redis: digests and a random token in its key, scrubbed answer chunks in its entries, never a key', async (t) => {
+  const GATEWAY_KEY = 'gw-key-relay-0123456789abcdef'
+  const UPSTREAM_KEY = 'sk-upstream-relay-0123456789abcdef'
+  const { gws: [a, b], mock, redis } = await fleet(t, 2, { GATEWAY_API_KEYS: GATEWAY_KEY, UPSTREAM_API_KEY: UPSTREAM_KEY })
+  mock.fallback = { content: `The key you configured is ${UPSTREAM_KEY}, and that is all. ${WORDS}`, pieces: 20, gapMs: 50 }
+  const post = (url: string) => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` }, body: JSON.stringify({ ...question, stream: true }) })
+  const leader = post(a.url).then(sseData)
+  await relayStarted(redis)
+  const follower = await sseData(await post(b.url))
+  await leader
+  t.equal(await metric(b, 'tiergate_cache_relayed_total'), 1, 'the follower was relayed')
+  t.notMatch(contentOf(follower), UPSTREAM_KEY, 'the follower\'s client never sees the upstream key')
+  t.equal(contentOf(follower), contentOf(await leader), 'and sees what the leader\'s client saw')
+  const inspector = new Redis(redis.url)
+  t.teardown(() => inspector.quit())
+  const [streamKey, ...others] = await inspector.keys('tiergate:flight:*')
+  t.equal(others.length, 0, 'one relay')
+  t.match(streamKey, /^tiergate:flight:[^:]+:[0-9a-f]{32}:[0-9a-f-]{36}$/, 'a partition, a digest and a random token: never request text')
+  t.notMatch(streamKey, GATEWAY_KEY)
+  const entries = JSON.stringify(await inspector.xrange(streamKey, '-', '+'))
+  t.match(entries, /"t","end"/, 'the relay ended')
+  t.notMatch(entries, UPSTREAM_KEY, 'no upstream key in its entries: they are the scrubbed answer')
+  t.notMatch(entries, GATEWAY_KEY, 'no gateway key')
+  const ttl = await inspector.pttl(streamKey)
+  t.ok(ttl > 0 && ttl <= 5_000 + 1_000, `it expires a little after CACHE_LOCK_WAIT_MS (${ttl} ms left)`)
+})
