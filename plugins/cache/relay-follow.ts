@@ -112,9 +112,13 @@ export function followRelay(flight: Flight, relay: FoundRelay, o: FollowOptions)
       if (finished || silenceDecision({ holder, silentForMs, boundMs: o.lockMs + RELAY_STREAM_GRACE_MS }) === 'wait') return
       // The leader is gone: stop the live read first (so no entry comes twice), then read what it left.
       unfollow()
-      const tail = await readRelayRange(o.redis, relay.streamKey, lastId).catch(() => undefined)
-      if (tail) deliver(tail)
-      if (!finished) fail(relayStoppedError('vanished', provider))
+      for (;;) {
+        const tail = await readRelayRange(o.redis, relay.streamKey, lastId).catch(() => undefined)
+        if (!tail || tail.entries.length === 0) break
+        deliver(tail)
+        if (finished) return
+      }
+      fail(relayStoppedError('vanished', provider))
     }
 
     // Every local client left: stop reading. The leader, elsewhere, is never told.

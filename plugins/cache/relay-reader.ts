@@ -59,6 +59,7 @@ export class RelayReader {
   #client: Redis | undefined
   #loop: Promise<void> | undefined
   #closed = false
+  readonly #closing = new AbortController()
 
   constructor(source: Redis, o: { timeoutMs: number; connectMs: number; outage: OutageLog }) {
     this.#source = source
@@ -83,6 +84,7 @@ export class RelayReader {
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#closing.abort()
     this.#follows.clear()
     this.#client?.disconnect()
     await this.#loop
@@ -100,7 +102,8 @@ export class RelayReader {
     while (!this.#closed && this.#follows.size > 0) {
       const client = this.#connection()
       if (client.status !== 'ready') {
-        await once(client, 'ready', { signal: AbortSignal.timeout(this.#connectMs) }).catch(() => sleep(RETRY_MS))
+        const giveUp = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#connectMs)])
+        await once(client, 'ready', { signal: giveUp }).catch(() => sleep(RETRY_MS))
         continue
       }
       try {
