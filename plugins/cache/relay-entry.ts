@@ -41,11 +41,14 @@ export type RelayEntry =
   | { type: 'fail'; error: RelayedError }
   | { type: 'cut'; reason: RelayCutReason }
 
+/** A `chunks` entry's data from chunks serialized one by one (as the leader receives them). */
+export const chunksData = (serialized: readonly string[]) => `[${serialized.join(',')}]`
+
 /** The two field values of an entry (`t`, `d`). */
 export function encodeEntry(entry: RelayEntry): { type: RelayEntry['type']; data: string } {
   switch (entry.type) {
     case 'head': return { type: 'head', data: JSON.stringify(entry.head) }
-    case 'chunks': return { type: 'chunks', data: JSON.stringify(entry.chunks) }
+    case 'chunks': return { type: 'chunks', data: chunksData(entry.chunks.map((chunk) => JSON.stringify(chunk))) }
     case 'end': return { type: 'end', data: '{}' }
     case 'fail': return { type: 'fail', data: JSON.stringify(entry.error) }
     case 'cut': return { type: 'cut', data: JSON.stringify({ reason: entry.reason }) }

@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis'
 import type { ChatChunk } from '../../providers/contract.ts'
 import type { OutageLog } from '../state/redis-outage.ts'
-import { encodeEntry, relayedError, type RelayCutReason, type RelayEntry, type RelayHead } from './relay-entry.ts'
+import { chunksData, encodeEntry, relayedError, type RelayCutReason, type RelayEntry, type RelayHead } from './relay-entry.ts'
 import { relayBudget } from './relay-decide.ts'
 
 /** How long the stream outlives the lock: followers still read its tail after the lock is released. */
@@ -52,7 +52,8 @@ export interface RelayWriterOptions {
 export class RelayWriter {
   readonly #o: RelayWriterOptions
   #chain: Promise<void> = Promise.resolve()
-  #pending: ChatChunk[] = []
+  /** Chunks serialized when they arrive: what is relayed is the chunk as the leader's clients got it, whatever touches the object later. */
+  #pending: string[] = []
   #batchQueued = false
   #stopped = false
   #sentBytes = 0
@@ -67,14 +68,14 @@ export class RelayWriter {
 
   chunk(chunk: ChatChunk): void {
     if (this.#stopped) return
-    this.#pending.push(chunk)
+    this.#pending.push(JSON.stringify(chunk))
     if (this.#batchQueued) return
     this.#batchQueued = true
     this.#chain = this.#chain.then(() => {
       this.#batchQueued = false
-      const chunks = this.#pending
+      const data = chunksData(this.#pending)
       this.#pending = []
-      return this.#append({ type: 'chunks', chunks })
+      return this.#append('chunks', data)
     })
   }
 
@@ -91,7 +92,8 @@ export class RelayWriter {
   }
 
   #enqueue(entry: RelayEntry): void {
-    this.#chain = this.#chain.then(() => this.#append(entry))
+    const { type, data } = encodeEntry(entry)
+    this.#chain = this.#chain.then(() => this.#append(type, data))
   }
 
   async #settle(): Promise<void> {
@@ -99,11 +101,10 @@ export class RelayWriter {
     clearInterval(this.#heartbeat)
   }
 
-  async #append(entry: RelayEntry): Promise<void> {
+  async #append(type: RelayEntry['type'], data: string): Promise<void> {
     if (this.#stopped) return
-    const { type, data } = encodeEntry(entry)
     const bytes = Buffer.byteLength(data)
-    if (entry.type === 'chunks' && relayBudget({ sentBytes: this.#sentBytes, nextBytes: bytes, maxBytes: this.#o.maxBytes }) === 'cut') {
+    if (type === 'chunks' && relayBudget({ sentBytes: this.#sentBytes, nextBytes: bytes, maxBytes: this.#o.maxBytes }) === 'cut') {
       await this.#stop('too_large')
       return
     }
