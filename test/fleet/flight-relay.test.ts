@@ -6,6 +6,7 @@
 // (an error event once its lock is gone, never a hang), Redis down (each instance alone).
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
+import Anthropic from '@anthropic-ai/sdk'
 import { fileURLToPath } from 'node:url'
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai.ts'
 import { sseData, startGateway, type Gateway } from '../helpers/gateway.ts'
@@ -245,4 +246,50 @@ t.test('what a relay puts in Redis: digests and a random token in its key, scrub
   t.notMatch(entries, GATEWAY_KEY, 'no gateway key')
   const ttl = await inspector.pttl(streamKey)
   t.ok(ttl > 0 && ttl <= 5_000 + 1_000, `it expires a little after CACHE_LOCK_WAIT_MS (${ttl} ms left)`)
+})
+
+t.test('another dialect: an Anthropic Messages stream on another instance follows the leader live and ends with message_stop', async (t) => {
+  const { gws: [a, b], mock, redis } = await fleet(t, 2)
+  mock.fallback = SLOW
+  const anthropic = (gw: Gateway) => new Anthropic({ baseURL: gw.url, apiKey: 'unused', maxRetries: 0, timeout: 20_000 })
+  const ask = { model: 'gpt-4o-mini', max_tokens: 100, temperature: 0, messages: [{ role: 'user' as const, content: 'Relay me in Anthropic' }] }
+  const leader = anthropic(a).messages.stream(ask).finalMessage()
+  await relayStarted(redis)
+  const events: string[] = []
+  const follower = anthropic(b).messages.stream(ask)
+  follower.on('streamEvent', (event) => { events.push(event.type) })
+  const final = await follower.finalMessage()
+  const text = (m: Anthropic.Message) => m.content.map((block) => (block.type === 'text' ? block.text : '')).join('')
+  t.equal(text(final), WORDS, 'the whole answer')
+  t.equal(text(await leader), WORDS)
+  t.equal(events.at(-1), 'message_stop', 'a clean Anthropic end')
+  t.ok(events.filter((e) => e === 'content_block_delta').length > 1, 'in many deltas, as they came')
+  t.equal(mock.chatRequests().length, 1)
+  t.equal(await metric(b, 'tiergate_cache_relayed_total'), 1)
+})
+
+t.test('Redis killed mid-relay: the leader\'s client gets its whole answer; the follower\'s stream ends with an error event, never a hang or a clean end', async (t) => {
+  const { gws: [a, b], mock, redis } = await fleet(t, 2, { CACHE_LOCK_WAIT_MS: '1000' })
+  mock.fallback = { content: WORDS, pieces: 20, gapMs: 100 }
+  const leader = stream(a.url).then(sseData)
+  await relayStarted(redis)
+  const follower = await stream(b.url)
+  const reader = follower.body!.getReader()
+  const first = await reader.read()
+  t.notOk(first.done, 'the follower was reading the relay')
+  await redis.close()
+  const decoder = new TextDecoder()
+  let text = decoder.decode(first.value, { stream: true })
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    text += decoder.decode(value, { stream: true })
+  }
+  const leaderFrames = await leader
+  t.equal(leaderFrames.at(-1), '[DONE]', 'the leader\'s client: a clean end')
+  t.equal(contentOf(leaderFrames), WORDS)
+  const frames = text.split('\n\n').map((f) => f.trim()).filter((f) => f.startsWith('data: ')).map((f) => f.slice(6))
+  t.notOk(frames.includes('[DONE]'), 'the follower: no clean end')
+  t.match(JSON.parse(frames.at(-1)!), { error: { code: 'upstream_stream_failed' } }, 'an error event')
+  t.equal(mock.chatRequests().length, 1)
 })
