@@ -1,6 +1,7 @@
 // Coalescing across instances: a short Redis lock per request key. The instance that takes it
 // calls upstream; the others wait (at most CACHE_LOCK_WAIT_MS) for its answer to appear in the
-// shared cache. Every Redis call is bounded by REDIS_TIMEOUT_MS; Redis slow or down means
+// shared cache — or, for a streamed request, for the owner's relay to commit, and then follow it
+// live (plugins/cache/relay-follow.ts; the owner refreshes its lock while it relays). Every Redis call is bounded by REDIS_TIMEOUT_MS; Redis slow or down means
 // "no lock": each instance then calls on its own (still one call per instance, see coalesce.ts).
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
