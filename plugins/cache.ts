@@ -24,6 +24,7 @@ import { RelayWriter } from './cache/relay-writer.ts'
 import { RelayReader } from './cache/relay-reader.ts'
 import { followRelay } from './cache/relay-follow.ts'
 import { flightStreamKey } from './cache/relay-entry.ts'
+import { keepRelayedCall } from './cache/relay-decide.ts'
 import { OutageLog } from './state/redis-outage.ts'
 import { MIN_REDIS_CONNECT_TIMEOUT_MS } from './redis.ts'
 
@@ -55,9 +56,6 @@ function deliver(completion: ChatCompletion, req: ChatRequest, routed: { provide
   if (req.stream !== true) return { ...routed, stream: false, value: completion }
   return { ...routed, stream: true, value: fromArray(completionToChunks(completion, req.stream_options?.include_usage === true)) }
 }
-
-/** The relay's place among a flight's participants: its followers elsewhere cannot be counted here. */
-const RELAY_NEVER_LEAVES = new AbortController().signal
 
 const replay = (answer: CachedAnswer, req: ChatRequest, status: CacheStatus): CachedChat =>
   deliver(answer.completion, req, { provider: answer.provider, tier: answer.tier, attempts: 0, cache: status })
@@ -116,10 +114,15 @@ export default fp(async function responseCache(app: FastifyInstance) {
       flight.resolve(head)
       if (lock.kind === 'owned') {
         const owned = lock
-        relay = new RelayWriter({ redis: app.redis!, streamKey: flightStreamKey(key, owned.token), lockKey: owned.lockKey, token: owned.token, lockMs: config.lockWaitMs, maxBytes: config.maxBytes, outage, release: owned.release }, head)
-        // Followers on other instances are invisible here: the relayed call runs to its end even
-        // when every local client left (it fills the cache), as an in-process flight runs while any follower reads.
-        leaveRelay = flight.join(RELAY_NEVER_LEAVES)
+        // Followers on other instances are not participants here: the relay holds the call for
+        // them, until a heartbeat finds neither a local client nor a follower (then it is aborted,
+        // as an in-process flight is when its last participant leaves).
+        const relayHold = new AbortController()
+        leaveRelay = flight.join(relayHold.signal)
+        const onHeartbeat = (followed: boolean | 'unknown') => {
+          if (keepRelayedCall({ localClients: flight.participants - 1, followed }) === 'abort') relayHold.abort()
+        }
+        relay = new RelayWriter({ redis: app.redis!, streamKey: flightStreamKey(key, owned.token), lockKey: owned.lockKey, token: owned.token, lockMs: config.lockWaitMs, maxBytes: config.maxBytes, outage, release: owned.release, onHeartbeat }, head)
       }
       const builder = new CompletionBuilder()
       try {

@@ -39,6 +39,11 @@ export class Flight {
     this.head.catch(() => undefined) // rejections are read by the participants, not left unhandled
   }
 
+  /** The participants still here (clients, and a relay holding the call for other instances). */
+  get participants(): number {
+    return this.#participants
+  }
+
   /** The stream already ended: a newcomer reads the whole answer from the buffer. */
   get ended(): boolean {
     return this.#ended

@@ -34,6 +34,15 @@ export function silenceDecision(o: { holder: LockHolder; silentForMs: number; bo
   return 'vanished'
 }
 
+/**
+ * The leader's relayed call once its heartbeat has looked: it goes on while a client of its own
+ * instance reads it, or another instance follows its relay; with neither, it is aborted, as an
+ * in-process flight is when its last participant leaves. Redis unable to say counts as followed.
+ */
+export function keepRelayedCall(o: { localClients: number; followed: boolean | 'unknown' }): 'keep' | 'abort' {
+  return o.localClients > 0 || o.followed !== false ? 'keep' : 'abort'
+}
+
 /** The leader relays a batch while the relay stays within CACHE_MAX_BYTES; past it, it stops with a marker. */
 export function relayBudget(o: { sentBytes: number; nextBytes: number; maxBytes: number }): 'send' | 'cut' {
   return o.sentBytes + o.nextBytes <= o.maxBytes ? 'send' : 'cut'

@@ -17,6 +17,11 @@ export const REDIS_FLIGHT_PREFIX = 'tiergate:flight:'
  */
 export const flightStreamKey = (cacheKey: string, token: string) => `${REDIS_FLIGHT_PREFIX}${cacheKey}:${token}`
 
+export const REDIS_FLIGHT_FOLLOWED_PREFIX = 'tiergate:flight-followed:'
+
+/** Present (refreshed by each following instance, expiring on its own) while any instance follows the relay of `streamKey`. */
+export const flightFollowedKey = (streamKey: string) => REDIS_FLIGHT_FOLLOWED_PREFIX + streamKey.slice(REDIS_FLIGHT_PREFIX.length)
+
 export interface RelayHead {
   provider: string
   tier: number

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis'
 import type { Flight } from '../coalesce.ts'
 import type { OutageLog } from '../state/redis-outage.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
-import { errorFromRelay, relayStoppedError, type RelayEntry } from './relay-entry.ts'
+import { errorFromRelay, flightFollowedKey, relayStoppedError, type RelayEntry } from './relay-entry.ts'
 import { silenceDecision, type LockHolder } from './relay-decide.ts'
 import { readRelayRange, type RelayBatch, type RelayReader } from './relay-reader.ts'
 import { heartbeatEveryMs, RELAY_STREAM_GRACE_MS } from './relay-writer.ts'
@@ -43,8 +43,18 @@ export function followRelay(flight: Flight, relay: FoundRelay, o: FollowOptions)
     let checking = false
     let unfollow = () => {}
     const checkEveryMs = heartbeatEveryMs(o.lockMs)
-    const watchdog = setInterval(() => void checkSilence(), checkEveryMs)
+    const watchdog = setInterval(() => {
+      markFollowed()
+      void checkSilence()
+    }, checkEveryMs)
     watchdog.unref()
+
+    // The leader keeps its call going for followers it cannot see: this says there is one (expiring on its own).
+    const followedKey = flightFollowedKey(relay.streamKey)
+    function markFollowed(): void {
+      if (finished) return
+      o.redis.set(followedKey, '1', 'PX', o.lockMs).then(() => o.outage.ok(), (err) => o.outage.failed(err))
+    }
 
     const finish = () => {
       if (finished) return
@@ -128,6 +138,7 @@ export function followRelay(flight: Flight, relay: FoundRelay, o: FollowOptions)
 
     deliver(relay.first)
     if (finished) return
+    markFollowed()
     flight.controller.signal.addEventListener('abort', onAbandoned, { once: true })
     if (flight.controller.signal.aborted) return onAbandoned()
     unfollow = o.reader.follow(relay.streamKey, lastId, deliver)

@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis'
 import type { ChatChunk } from '../../providers/contract.ts'
 import type { OutageLog } from '../state/redis-outage.ts'
-import { chunksData, encodeEntry, relayedError, type RelayCutReason, type RelayEntry, type RelayHead } from './relay-entry.ts'
+import { chunksData, encodeEntry, flightFollowedKey, relayedError, type RelayCutReason, type RelayEntry, type RelayHead } from './relay-entry.ts'
 import { relayBudget } from './relay-decide.ts'
 
 /** How long the stream outlives the lock: followers still read its tail after the lock is released. */
@@ -26,12 +26,12 @@ const APPEND_LUA = `redis.call('XADD', KEYS[1], '*', 't', ARGV[1], 'd', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
 return 1`
-// KEYS: stream, lock. ARGV: token, lock ttl, stream ttl.
+// KEYS: stream, lock, followed. ARGV: token, lock ttl, stream ttl. Returns whether anyone follows.
 const HEARTBEAT_LUA = `if redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
-return 1`
+return redis.call('EXISTS', KEYS[3])`
 
 export const heartbeatEveryMs = (lockMs: number) => Math.max(MIN_HEARTBEAT_MS, Math.floor(lockMs / HEARTBEATS_PER_LOCK))
 
@@ -47,6 +47,8 @@ export interface RelayWriterOptions {
   outage: OutageLog
   /** Lets the lock go (only if still ours): called at once when the relay stops without its end. */
   release: () => Promise<void>
+  /** Each heartbeat: whether another instance follows the relay now ('unknown' when Redis could not say). */
+  onHeartbeat: (followed: boolean | 'unknown') => void
 }
 
 export class RelayWriter {
@@ -136,7 +138,13 @@ export class RelayWriter {
   #beat(): void {
     if (this.#stopped) return
     const { redis, streamKey, lockKey, token, lockMs } = this.#o
-    redis.eval(HEARTBEAT_LUA, 2, streamKey, lockKey, token, lockMs, lockMs + RELAY_STREAM_GRACE_MS)
-      .then(() => this.#o.outage.ok(), (err) => this.#o.outage.failed(err))
+    redis.eval(HEARTBEAT_LUA, 3, streamKey, lockKey, flightFollowedKey(streamKey), token, lockMs, lockMs + RELAY_STREAM_GRACE_MS)
+      .then((followed) => {
+        this.#o.outage.ok()
+        if (!this.#stopped) this.#o.onHeartbeat(followed === 1)
+      }, (err) => {
+        this.#o.outage.failed(err)
+        if (!this.#stopped) this.#o.onHeartbeat('unknown')
+      })
   }
 }

@@ -1,7 +1,7 @@
 // The flight relay's pure parts: its decisions (plugins/cache/relay-decide.ts), table-driven,
 // and its entries (plugins/cache/relay-entry.ts): what goes into Redis, and what comes back out.
 import t from 'tap'
-import { attachDecision, relayBudget, silenceDecision, type LockHolder } from '../../plugins/cache/relay-decide.ts'
+import { attachDecision, keepRelayedCall, relayBudget, silenceDecision, type LockHolder } from '../../plugins/cache/relay-decide.ts'
 import { decodeEntry, encodeEntry, errorFromRelay, relayedError, type RelayEntry } from '../../plugins/cache/relay-entry.ts'
 import { blockMsFor } from '../../plugins/cache/relay-reader.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
@@ -37,6 +37,17 @@ t.test('silenceDecision: a silent relay is waited on while its leader holds the 
     ['unknown', 1_000, 'vanished'],
   ]
   for (const [holder, silentForMs, expected] of table) t.equal(silenceDecision({ holder, silentForMs, boundMs: 1_000 }), expected, `${holder}, silent ${silentForMs} ms`)
+})
+
+t.test('keepRelayedCall: the leader\'s call goes on while anyone reads it, here or elsewhere', async (t) => {
+  const table: Array<[number, boolean | 'unknown', ReturnType<typeof keepRelayedCall>]> = [
+    [1, false, 'keep'],
+    [3, true, 'keep'],
+    [0, true, 'keep'],
+    [0, 'unknown', 'keep'],
+    [0, false, 'abort'],
+  ]
+  for (const [localClients, followed, expected] of table) t.equal(keepRelayedCall({ localClients, followed }), expected, `${localClients} local client(s), followed: ${followed}`)
 })
 
 t.test('relayBudget: within CACHE_MAX_BYTES the relay sends, past it it is cut', async (t) => {

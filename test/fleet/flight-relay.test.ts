@@ -185,22 +185,33 @@ t.test('Redis down: each instance answers streams alone, as before', async (t) =
   t.equal(mock.chatRequests().length, 2, 'one call per instance')
 })
 
-t.test('a follower leaving never aborts the leader; the leader\'s client leaving never cuts the follower', async (t) => {
-  const { gws: [a, b], mock, redis } = await fleet(t, 2)
-  mock.fallback = SLOW
+t.test('a follower leaving never aborts the leader; the leader\'s client leaving never cuts a follower still reading elsewhere', async (t) => {
+  // A short lock (300 ms): the leader's call outlives it many times, held only by the follower's presence.
+  const { gws: [a, b, c], mock, redis } = await fleet(t, 3, { CACHE_LOCK_WAIT_MS: '300' })
+  mock.fallback = { content: WORDS, pieces: 20, gapMs: 100 }
+  const post = (url: string, signal?: AbortSignal) => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...question, stream: true }), signal })
   const leaderAbort = new AbortController()
-  const leader = await fetch(`${a.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...question, stream: true }), signal: leaderAbort.signal })
+  const leader = await post(a.url, leaderAbort.signal)
   await relayStarted(redis)
-  // A first follower on B reads one chunk and leaves.
+  // A follower on B reads one chunk and leaves.
   const leaving = new AbortController()
-  const early = await fetch(`${b.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...question, stream: true }), signal: leaving.signal })
+  const early = await post(b.url, leaving.signal)
   await early.body!.getReader().read()
   leaving.abort()
-  // The leader's own client leaves too; a second follower, on a third instance's worth of B, still gets everything.
+  // A follower on C is reading when the leader's own client leaves.
+  const steady = (await post(c.url)).body!.getReader()
+  const decoder = new TextDecoder()
+  const first = await steady.read()
+  let text = decoder.decode(first.value, { stream: true })
   leaderAbort.abort()
   await leader.body?.cancel().catch(() => undefined)
-  const frames = await sseData(await stream(b.url))
-  t.equal(frames.at(-1), '[DONE]', 'the follower ended cleanly')
+  for (;;) {
+    const { value, done } = await steady.read()
+    if (done) break
+    text += decoder.decode(value, { stream: true })
+  }
+  const frames = text.split('\n\n').map((f) => f.trim()).filter((f) => f.startsWith('data: ')).map((f) => f.slice(6))
+  t.equal(frames.at(-1), '[DONE]', 'the follower on C ended cleanly')
   t.equal(contentOf(frames), WORDS, 'with the whole answer')
   t.equal(mock.chatRequests().length, 1, 'one upstream call: nobody leaving aborted it')
 })
@@ -292,4 +303,20 @@ t.test('Redis killed mid-relay: the leader\'s client gets its whole answer; the 
   t.notOk(frames.includes('[DONE]'), 'the follower: no clean end')
   t.match(JSON.parse(frames.at(-1)!), { error: { code: 'upstream_stream_failed' } }, 'an error event')
   t.equal(mock.chatRequests().length, 1)
+})
+
+t.test('the leader\'s client leaves and no instance follows: the relayed call is aborted, as a flight whose last participant left', async (t) => {
+  const { gws: [a], mock, redis } = await fleet(t, 1, { CACHE_LOCK_WAIT_MS: '300' })
+  mock.fallback = { content: WORDS, pieces: 20, gapMs: 100 }
+  const leaving = new AbortController()
+  const res = await fetch(`${a.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...question, stream: true }), signal: leaving.signal })
+  await relayStarted(redis)
+  await res.body!.getReader().read()
+  leaving.abort()
+  const streams = async (outcome: string) => Number(new RegExp(`^tiergate_streams_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(await (await fetch(`${a.url}/metrics`)).text())?.[1] ?? 0)
+  await waitFor(async () => (await streams('aborted')) === 1, 'the upstream stream to be aborted', 10_000)
+  t.equal(await streams('complete'), 0, 'it did not run to its end')
+  const inspector = new Redis(redis.url)
+  t.teardown(() => inspector.quit())
+  t.equal((await inspector.keys('tiergate:cache:*')).length, 0, 'and nothing was stored')
 })
