@@ -116,13 +116,13 @@ export default fp(async function responseCache(app: FastifyInstance) {
         const owned = lock
         // Followers on other instances are not participants here: the relay holds the call for
         // them, until a heartbeat finds neither a local client nor a follower (then it is aborted,
-        // as an in-process flight is when its last participant leaves).
+        // as an in-process flight is when its last participant leaves), or the relay stops.
         const relayHold = new AbortController()
         leaveRelay = flight.join(relayHold.signal)
         const onHeartbeat = (followed: boolean | 'unknown') => {
           if (keepRelayedCall({ localClients: flight.participants - 1, followed }) === 'abort') relayHold.abort()
         }
-        relay = new RelayWriter({ redis: app.redis!, streamKey: flightStreamKey(key, owned.token), lockKey: owned.lockKey, token: owned.token, lockMs: config.lockWaitMs, maxBytes: config.maxBytes, outage, release: owned.release, onHeartbeat }, head)
+        relay = new RelayWriter({ redis: app.redis!, streamKey: flightStreamKey(key, owned.token), lockKey: owned.lockKey, token: owned.token, lockMs: config.lockWaitMs, maxBytes: config.maxBytes, outage, release: owned.release, onHeartbeat, onStopped: () => relayHold.abort() }, head)
       }
       const builder = new CompletionBuilder()
       try {

@@ -49,6 +49,8 @@ export interface RelayWriterOptions {
   release: () => Promise<void>
   /** Each heartbeat: whether another instance follows the relay now ('unknown' when Redis could not say). */
   onHeartbeat: (followed: boolean | 'unknown') => void
+  /** The relay stopped without its end (cut, or Redis failed): nobody can follow it any more. */
+  onStopped: () => void
 }
 
 export class RelayWriter {
@@ -130,6 +132,7 @@ export class RelayWriter {
     this.#stopped = true
     this.#pending = []
     clearInterval(this.#heartbeat)
+    this.#o.onStopped()
     const { type, data } = encodeEntry({ type: 'cut', reason })
     await this.#write(type, data).catch(() => undefined)
     await this.#o.release()
