@@ -7,6 +7,8 @@
 // by its lock (plugins/cache/relay-decide.ts): while the leader holds it — its heartbeat keeps it
 // — the follower waits; once it is gone, whatever is left in the stream is read and, without an
 // end, the follower's stream fails with an honest error event. Never a hang, never a clean end.
+// While it follows, it refreshes a presence key: the leader's call goes on for it even after the
+// leader's own clients left (plugins/cache/relay-decide.ts keepRelayedCall).
 import type { Redis } from 'ioredis'
 import type { Flight } from '../coalesce.ts'
 import type { OutageLog } from '../state/redis-outage.ts'
@@ -43,18 +45,17 @@ export function followRelay(flight: Flight, relay: FoundRelay, o: FollowOptions)
     let checking = false
     let unfollow = () => {}
     const checkEveryMs = heartbeatEveryMs(o.lockMs)
+    // The leader keeps its call going for followers it cannot see: this says there is one (expiring on its own).
+    const followedKey = flightFollowedKey(relay.streamKey)
+    const markFollowed = () => {
+      if (finished) return
+      o.redis.set(followedKey, '1', 'PX', o.lockMs).then(() => o.outage.ok(), (err) => o.outage.failed(err))
+    }
     const watchdog = setInterval(() => {
       markFollowed()
       void checkSilence()
     }, checkEveryMs)
     watchdog.unref()
-
-    // The leader keeps its call going for followers it cannot see: this says there is one (expiring on its own).
-    const followedKey = flightFollowedKey(relay.streamKey)
-    function markFollowed(): void {
-      if (finished) return
-      o.redis.set(followedKey, '1', 'PX', o.lockMs).then(() => o.outage.ok(), (err) => o.outage.failed(err))
-    }
 
     const finish = () => {
       if (finished) return
