@@ -1,7 +1,7 @@
 // A following instance feeds another instance's relayed stream into its own Flight
 // (plugins/coalesce.ts): head → resolve, chunks → push, end → end, fail → fail. Its clients then
 // read the leader's chunks live, as in-process followers do, and everything the Flight promises
-// holds: a client leaving never touches the leader (nothing is ever written back).
+// holds: a client leaving never touches the leader (all a follower writes is its presence, below).
 //
 // A relay can also just stop: its leader killed, or cut off from Redis. A silent relay is judged
 // by its lock (plugins/cache/relay-decide.ts): while the leader holds it — its heartbeat keeps it
