@@ -5,14 +5,18 @@
 // `npm start` runs it, e.g. a `git worktree` of the commit before a change — optionally with
 // environment after a `?`: `/tmp/before?STREAM_RESUME=0`. What every performance change in the
 // README was kept or dropped by.
-//   BENCH_DURATION_S (4), BENCH_ROUNDS (5), BENCH_MODES (false,true: non-stream, stream)
+//   BENCH_DURATION_S (4), BENCH_ROUNDS (5), BENCH_MODES (false,true: non-stream, stream),
+//   BENCH_TTFB_REQUESTS (0: off; else each round also takes each server's TTFB at c=1, the
+//   median of that many sequential requests, as `npm run bench` does once)
 import { measure, type LoadResult } from './lib/load.ts'
+import { ttfbMs } from './lib/ttfb.ts'
 import { median, rssMb, startChild, startGateway, stop, type Server } from './lib/procs.ts'
 import { PLAIN_ENV } from './lib/features.ts'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const MODES = (process.env.BENCH_MODES ?? 'false,true').split(',').map((m) => m === 'true')
+const TTFB_REQUESTS = Number(process.env.BENCH_TTFB_REQUESTS ?? 0)
 const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
 
 /** A tree's gateway, with the environment after its `?`, and the rate limiter on with a huge budget as in `npm run bench`. */
@@ -37,21 +41,28 @@ try {
     servers.push({ spec, server })
   }
   const runs = new Map<string, LoadResult[]>()
+  const ttfbs = new Map<string, number[]>()
   for (const stream of MODES) {
     const options = { body: chatBody(stream), connections: 50, durationS: DURATION_S }
     for (const { server } of servers) await measure(server, { ...options, durationS: 2 }) // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       for (const { spec, server } of servers) runs.set(`${spec} ${stream}`, [...(runs.get(`${spec} ${stream}`) ?? []), await measure(server, options)])
+      if (TTFB_REQUESTS > 0) {
+        for (const { spec, server } of servers) {
+          const ms = await ttfbMs(`http://127.0.0.1:${server.port}`, '/v1/chat/completions', options.body, TTFB_REQUESTS)
+          ttfbs.set(`${spec} ${stream}`, [...(ttfbs.get(`${spec} ${stream}`) ?? []), ms])
+        }
+      }
     }
   }
-  console.log(`| server | ${MODES.map((s) => `CPU µs/req ${s ? 'stream' : 'non-stream'} (range)`).join(' | ')} | RSS after |`)
-  console.log(`|---|${MODES.map(() => '---|').join('')}---|`)
+  const range = (values: number[], digits: number) => `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
+  const ttfbHeads = TTFB_REQUESTS > 0 ? MODES.map((s) => ` TTFB ms c=1 ${s ? 'stream' : 'non-stream'} (range) |`).join('') : ''
+  console.log(`| server | ${MODES.map((s) => `CPU µs/req ${s ? 'stream' : 'non-stream'} (range)`).join(' | ')} |${ttfbHeads} RSS after |`)
+  console.log(`|---|${MODES.map(() => '---|').join('')}${TTFB_REQUESTS > 0 ? MODES.map(() => '---|').join('') : ''}---|`)
   for (const { spec, server } of servers) {
-    const cells = MODES.map((stream) => {
-      const cpu = runs.get(`${spec} ${stream}`)!.map((r) => r.cpuUsPerRequest)
-      return `${median(cpu).toFixed(0)} (${Math.min(...cpu).toFixed(0)}–${Math.max(...cpu).toFixed(0)})`
-    })
-    console.log(`| ${spec} | ${cells.join(' | ')} | ${rssMb(server.pid).toFixed(0)} MB |`)
+    const cells = MODES.map((stream) => range(runs.get(`${spec} ${stream}`)!.map((r) => r.cpuUsPerRequest), 0))
+    const ttfbCells = TTFB_REQUESTS > 0 ? MODES.map((stream) => ` ${range(ttfbs.get(`${spec} ${stream}`)!, 3)} |`).join('') : ''
+    console.log(`| ${spec} | ${cells.join(' | ')} |${ttfbCells} ${rssMb(server.pid).toFixed(0)} MB |`)
   }
 } finally {
   await stop(upstream, ...servers.map((s) => s.server))
