@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify'
 import { NATIVE, type ChatRequest } from '../providers/contract.ts'
 import type { RequestContext, RoutedChat } from './router.ts'
 import { beginTurn } from './sessions/turn.ts'
+import { nativeWithHistory } from '../providers/anthropic/native.ts'
 
 export interface PipelineContext extends RequestContext {
   /** The server-side session to continue (`session_id` or `x-session-id`), if any. */
@@ -52,9 +53,14 @@ export default fp(async function pipeline(app: FastifyInstance) {
       ? undefined
       : await beginTurn(app.sessions, req, { sessionId: ctx.sessionId, owner: ctx.clientKeyId ?? '', log: ctx.log })
     const request = turn ? turn.request : req
-    // The client's native body does not hold the stored history: with a session, every
-    // provider (the native one too) gets the translated request that does.
-    if (turn && request[NATIVE]) delete request[NATIVE]
+    // The client's native body holds only its new messages. A Messages body gets the stored
+    // history written in front of them (Anthropic still gets cache_control, signed thinking and
+    // every field of this turn); any other native body is dropped: the translated request has it.
+    const native = request[NATIVE]
+    if (turn && native) {
+      if (native.dialect === 'anthropic-messages') request[NATIVE] = nativeWithHistory(native, turn.history)
+      else delete request[NATIVE]
+    }
 
     // ── 2. cache (FLEET: `app.responseCache`, when registered) ──
     const routed: PipelineResult = app.hasDecorator('responseCache')

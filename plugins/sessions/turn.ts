@@ -14,6 +14,8 @@ const MAX_SESSION_ID_LENGTH = 200
 export interface SessionTurn {
   /** What to route: the stored history, then the new messages; no `session_id`. */
   request: ChatRequest
+  /** The stored history alone (what a native body, which holds only the client's messages, needs in front of them). */
+  history: ChatMessage[]
   /** A JSON answer arrived: save the turn. */
   complete(completion: ChatCompletion): Promise<void>
   /** Passes a stream through and saves the turn before its end, only if it ended cleanly. */
@@ -115,6 +117,7 @@ export async function beginTurn(store: SessionStore, request: ChatRequest, turn:
 
   return {
     request: { ...body, messages: [...history, ...fresh] },
+    history,
     async complete(completion) {
       const message = completion.choices.find((c) => c.index === 0)?.message
       if (message) await save(assistantMessage(message.content, message.tool_calls))

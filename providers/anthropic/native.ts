@@ -2,7 +2,8 @@
 // goes upstream as it is — `cache_control`, thinking signatures, `metadata`, server tools,
 // fields tiergate has never heard of — with only the model replaced (the router resolved it)
 // and `stream` matching what the router asked for. Pure.
-import type { NativeRequest } from '../contract.ts'
+import type { ChatMessage, NativeRequest } from '../contract.ts'
+import { textOfContent, toAnthropicMessages } from './translate.ts'
 
 type Loose = Record<string, any>
 
@@ -35,4 +36,30 @@ export function nativeMessagesBody(native: NativeRequest, model: string, stream:
 /** The count_tokens body: the client's, model replaced. */
 export function nativeCountBody(body: Loose, model: string): Loose {
   return { ...body, model, messages: withoutUnsignedThinking(body.messages) }
+}
+
+const textOfSystem = (system: unknown): string =>
+  typeof system === 'string' ? system : Array.isArray(system) ? system.map((b: Loose) => (b?.type === 'text' && typeof b.text === 'string' ? b.text : '')).join('\n\n') : ''
+
+/**
+ * A session's turn, still native: the stored history (tiergate's own messages, translated as
+ * for any Anthropic request) in front of the client's new messages, which go as the client sent
+ * them — `cache_control`, signed thinking, every field. The client's `system` stays as it is too
+ * (its blocks and their cache_control); earlier instructions the history holds that differ from
+ * it go in front of it as one text block (a client repeating its system prompt every turn gets
+ * it once). Pure; the history's own translation is the translated path's (translate.ts).
+ */
+export function nativeWithHistory(native: NativeRequest, history: ChatMessage[]): NativeRequest {
+  if (history.length === 0) return native
+  const own = textOfSystem(native.body.system)
+  const earlier = history.filter((m) => (m.role === 'system' || m.role === 'developer') && textOfContent(m.content) !== own)
+  const translated = toAnthropicMessages([...earlier, ...history.filter((m) => m.role !== 'system' && m.role !== 'developer')])
+  const body: Loose = { ...native.body, messages: [...translated.messages, ...(Array.isArray(native.body.messages) ? native.body.messages : [])] }
+  if (translated.system) {
+    const clientSystem = native.body.system
+    if (clientSystem === undefined || clientSystem === null || clientSystem === '') body.system = translated.system
+    else if (typeof clientSystem === 'string') body.system = `${translated.system}\n\n${clientSystem}`
+    else body.system = [{ type: 'text', text: translated.system }, ...(clientSystem as unknown[])]
+  }
+  return { ...native, body }
 }

@@ -39,7 +39,7 @@ export function unsupportedReason(req: ChatRequest): string | undefined {
   return undefined
 }
 
-function textOf(content: ChatMessage['content']): string {
+export function textOfContent(content: ChatMessage['content']): string {
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) return ''
   return content.filter((p) => p.type === 'text').map((p) => (p as { text: string }).text).join('\n')
@@ -80,7 +80,7 @@ function assistantMessage(message: ChatMessage): AnthropicMessage | undefined {
     // Anthropic rejects empty text; an empty assistant turn carries nothing anyway.
     return content.length === 0 ? undefined : { role: 'assistant', content }
   }
-  const text = textOf(message.content)
+  const text = textOfContent(message.content)
   const blocks: AnthropicBlock[] = text ? [{ type: 'text', text }] : []
   blocks.push(...calls.map(toolUse))
   return { role: 'assistant', content: blocks }
@@ -98,7 +98,7 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system: string |
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(textOf(message.content))
+        system.push(textOfContent(message.content))
         break
       case 'user':
         out.push({ role: 'user', content: blocksOf(message.content) })

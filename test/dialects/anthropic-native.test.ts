@@ -209,7 +209,7 @@ t.test('MODEL_ALIASES=claude-sonnet-4-5=anthropic/claude-sonnet-4-5|groq/llama-3
   t.equal(sent.headers.authorization, 'Bearer gsk_test_key_0000')
 })
 
-t.test('with a session, the stored history goes to Anthropic translated (the native body does not hold it)', async (t) => {
+t.test('with a session, the stored history goes in front of the native body', async (t) => {
   const { anthropic, client } = await setup(t)
   anthropic.script({ text: 'Hi Ada.' }, { text: 'You are Ada.' })
   const headers = { 'x-session-id': 'native-session-1' }
@@ -223,6 +223,41 @@ t.test('with a session, the stored history goes to Anthropic translated (the nat
     { role: 'assistant', content: 'Hi Ada.' },
     { role: 'user', content: 'Who am I?' },
   ])
+})
+
+// Before, a session's turn went translated: cache_control (Anthropic caches only what it marks),
+// top_k, metadata and the system prompt's blocks were dropped on every turn of every session.
+t.test('a session turn stays native: the client\'s cache_control, top_k, metadata and system blocks reach Anthropic, after the history', async (t) => {
+  const { anthropic, client } = await setup(t)
+  anthropic.script({ toolUses: [{ id: 'toolu_1', name: 'lookup', input: { q: 'Ada' } }] }, { text: 'Ada Lovelace.' })
+  const system = [{ type: 'text' as const, text: 'You are terse.', cache_control: { type: 'ephemeral' as const } }]
+  const tools = [{ name: 'lookup', description: 'Look a name up.', input_schema: { type: 'object' as const, properties: { q: { type: 'string' } } } }]
+  const session = { session_id: 'native-session-2' }
+  await client.messages.create({ model: MODEL, max_tokens: 50, system, tools, messages: [{ role: 'user', content: 'Who is Ada?' }], ...session } as Anthropic.MessageCreateParamsNonStreaming)
+  const turn = [{ role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_1', content: 'a mathematician', cache_control: { type: 'ephemeral' as const } }] }]
+  const second = await client.messages.create({ model: MODEL, max_tokens: 50, system, tools, top_k: 5, metadata: { user_id: 'u-1' }, messages: turn, ...session } as Anthropic.MessageCreateParamsNonStreaming)
+  t.same(second.content, [{ type: 'text', text: 'Ada Lovelace.' }])
+  const sent = anthropic.messageRequests()[1].body
+  t.same(sent.system, system, 'the system prompt once, as the client sent it (cache_control included), not repeated from the history')
+  t.equal(sent.top_k, 5)
+  t.same(sent.metadata, { user_id: 'u-1' })
+  t.notOk('session_id' in sent)
+  t.same(sent.messages, [
+    { role: 'user', content: 'Who is Ada?' },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { q: 'Ada' } }] },
+    ...turn,
+  ], 'the history translated, then the client\'s turn byte for byte (its cache_control included)')
+})
+
+t.test('a session turn stays native: an earlier, different system prompt from the history goes in front of the client\'s', async (t) => {
+  const { anthropic, client } = await setup(t)
+  anthropic.script({ text: 'One.' }, { text: 'Two.' })
+  const session = { session_id: 'native-session-3' }
+  await client.messages.create({ model: MODEL, max_tokens: 50, system: 'Answer in English.', messages: [{ role: 'user', content: 'Count.' }], ...session } as Anthropic.MessageCreateParamsNonStreaming)
+  await client.messages.create({ model: MODEL, max_tokens: 50, system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: 'Again.' }], ...session } as Anthropic.MessageCreateParamsNonStreaming)
+  const sent = anthropic.messageRequests()[1].body
+  t.same(sent.system, [{ type: 'text', text: 'Answer in English.' }, { type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }])
+  t.same(sent.messages, [{ role: 'user', content: 'Count.' }, { role: 'assistant', content: 'One.' }, { role: 'user', content: 'Again.' }])
 })
 
 t.test('native tool use: byte for byte with STREAM_TOOL_CALLS=live, and held (the default): the held events are released unchanged once each call is complete', async (t) => {
