@@ -1,6 +1,7 @@
 // OpenAI-dialect answers → internal chunks/completions. Upstream dialects differ in small
 // ways we normalise here: `reasoning` (Ollama, OpenRouter) → `reasoning_content`,
 // `choices: null` (vLLM) → `[]`, Groq's `x_groq.usage` → `usage`, `error` events → failures.
+import { randomUUID } from 'node:crypto'
 import { RAW_FRAMES, RAW_JSON, type BatchIterator, type ChatChunk, type ChatCompletion, type ChunkBatch } from './contract.ts'
 import { READ_BYTES, sseEventBatches, type BodyStream, type EventBatch } from './http/index.ts'
 import { UpstreamError } from './upstream-error.ts'
@@ -52,6 +53,16 @@ function conformChoice(choice: Loose): void {
   if (typeof choice.message === 'object' && choice.message !== null && choice.message.refusal === undefined) choice.message.refusal = null
 }
 
+/**
+ * The answer's own id and time, as OpenAI's schema types them (a string, whole seconds): an
+ * upstream's `"id": 12345` made the Messages encoder throw — a 500 for a valid answer. Repaired
+ * here, at the boundary, as usage is: what every dialect's encoder then reads is well-typed.
+ */
+function conformEnvelope(body: Loose): void {
+  if (typeof body.id !== 'string' || body.id === '') body.id = `chatcmpl-${randomUUID().replaceAll('-', '')}`
+  if (typeof body.created !== 'number' || !Number.isFinite(body.created)) body.created = Math.floor(Date.now() / 1000)
+}
+
 export function normalizeCompletion(body: Loose): ChatCompletion {
   if (body?.error) throw streamError(body.error)
   if (!body || !Array.isArray(body.choices)) {
@@ -65,6 +76,7 @@ export function normalizeCompletion(body: Loose): ChatCompletion {
     conformChoice(choice)
   }
   saneUsage(body)
+  conformEnvelope(body)
   // The schema says string; some upstreams (and OpenAI itself at times) send null: absent is the same.
   if (body.system_fingerprint === null) delete body.system_fingerprint
   return body as ChatCompletion

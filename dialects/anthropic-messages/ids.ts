@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto'
 
 const randomId = () => randomBytes(12).toString('base64url')
 
-export function messageId(id: string | undefined): string {
-  if (!id) return `msg_${randomId()}`
+export function messageId(id: unknown): string {
+  if (typeof id !== 'string' || !id) return `msg_${randomId()}`
   return id.startsWith('msg_') ? id : `msg_${id}`
 }
 
