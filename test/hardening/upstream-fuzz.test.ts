@@ -1,5 +1,6 @@
 // A hostile upstream answering with mutated answers — wrong types, extremes, dropped and
-// added fields in a JSON completion, in stream chunks, in Anthropic's message and events —
+// added fields in a JSON completion, in stream chunks, in Anthropic's message and events, in
+// Ollama's NDJSON lines —
 // must never make tiergate answer 5xx (503: every candidate failed, is the one honest 5xx) or
 // log an unhandled error, in any client dialect: a broken answer is repaired at the boundary
 // or is the attempt's failure (the backup answers). Seeded: the same cases on every run. This
@@ -34,16 +35,28 @@ const events: Array<[string, unknown]> = [
   ['message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 5 } }],
   ['message_stop', { type: 'message_stop' }],
 ]
+const ollamaLines = [
+  { model: 'm', created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: '', thinking: 'hm' }, done: false },
+  { model: 'm', created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: 'hel' }, done: false },
+  { model: 'm', created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'f', arguments: { a: 1 } } }] }, done: false },
+  { model: 'm', created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', prompt_eval_count: 1, eval_count: 2, total_duration: 1000 },
+]
 const CLIENT_BODIES: Array<[string, Record<string, unknown>]> = [
   ['/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }],
   ['/v1/messages', { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }],
   ['/v1/responses', { model: 'm', input: 'hi' }],
 ]
 
-async function fuzz(t: Test, upstream: 'openai' | 'anthropic', seed: number) {
+async function fuzz(t: Test, upstream: 'openai' | 'anthropic' | 'ollama', seed: number) {
   const random = seededRandom(seed)
   const hostile = await startMockServer((req, res, recorded) => {
     res.writeHead(200, { 'content-type': recorded.body?.stream ? 'text/event-stream' : 'application/json' })
+    if (upstream === 'ollama') {
+      if (req.url === '/api/tags') return void res.end('{"models":[{"name":"m","model":"m"}]}')
+      if (req.url === '/api/version') return void res.end('{"version":"0.12.0"}')
+      if (!recorded.body?.stream) return void res.end(JSON.stringify(mutate(ollamaLines.at(-1), random)))
+      return void res.end(ollamaLines.map((line) => `${JSON.stringify(random() < 0.4 ? mutate(line, random) : line)}\n`).join(''))
+    }
     if (req.url?.includes('/models')) {
       return void res.end(upstream === 'openai' ? '{"object":"list","data":[{"id":"m","object":"model"}]}' : '{"data":[{"type":"model","id":"m","display_name":"m","created_at":"2025-01-01T00:00:00Z"}],"has_more":false,"first_id":"m","last_id":"m"}')
     }
@@ -55,7 +68,9 @@ async function fuzz(t: Test, upstream: 'openai' | 'anthropic', seed: number) {
     res.end(chunks.map((c) => `data: ${JSON.stringify(random() < 0.4 ? mutate(c, random) : c)}\n\n`).join('') + (random() < 0.8 ? 'data: [DONE]\n\n' : ''))
   })
   const backup = await startOpenAIMock({ models: ['m'] })
-  const tier1: Record<string, string> = upstream === 'anthropic'
+  const tier1: Record<string, string> = upstream === 'ollama'
+    ? { PROVIDERS_DISABLED: 'gpt4all,pollinations', OLLAMA_BASE_URL: hostile.origin, OLLAMA_MODELS: 'm', OLLAMA_REMOTE_BASE_URL: '', PROVIDER_PRIORITY_OLLAMA: '1', CUSTOM_PROVIDERS: 'backup' }
+    : upstream === 'anthropic'
     ? { ANTHROPIC_API_KEY: 'sk-ant-test-000011112222', ANTHROPIC_BASE_URL: hostile.origin, ANTHROPIC_MODELS: 'm', PROVIDER_PRIORITY_ANTHROPIC: '1', CUSTOM_PROVIDERS: 'backup' }
     : { CUSTOM_PROVIDERS: 'hostile,backup', HOSTILE_BASE_URL: `${hostile.origin}/v1`, HOSTILE_MODELS: 'm', PROVIDER_PRIORITY_HOSTILE: '1' }
   // The breaker stays closed (every request reaches the hostile upstream) and a key is set (the secret scrubber walks every answer).
@@ -73,8 +88,11 @@ async function fuzz(t: Test, upstream: 'openai' | 'anthropic', seed: number) {
   const unhandled = gw.logs.filter((l) => l.includes('"unhandled error"'))
   t.same(failures.slice(0, 5), [], `no 5xx of ${3 * REQUESTS_PER_DIALECT} requests (${failures.length} failed)`)
   t.same(unhandled.slice(0, 3).map((l) => l.slice(0, 600)), [], `no unhandled error logged (${unhandled.length})`)
+  // Every request was first offered to the hostile upstream (its breaker never opens here).
+  const asked = hostile.requests.filter((r) => !/models|api\/tags|api\/version/.test(r.url)).length
+  t.ok(asked >= CLIENT_BODIES.length * REQUESTS_PER_DIALECT, `the hostile upstream answered ${asked} requests`)
 }
 
-for (const upstream of ['openai', 'anthropic'] as const) {
+for (const upstream of ['openai', 'anthropic', 'ollama'] as const) {
   for (const seed of [7, 12345]) t.test(`${upstream} upstream, mutated answers (seed ${seed})`, (t) => fuzz(t, upstream, seed))
 }
