@@ -1,6 +1,6 @@
 // A hostile upstream answering with mutated answers — wrong types, extremes, dropped and
 // added fields in a JSON completion, in stream chunks, in Anthropic's message and events, in
-// Ollama's NDJSON lines —
+// Ollama's NDJSON lines, OpenAI's Responses objects and events —
 // must never make tiergate answer 5xx (503: every candidate failed, is the one honest 5xx) or
 // log an unhandled error, in any client dialect: a broken answer is repaired at the boundary
 // or is the attempt's failure (the backup answers). Seeded: the same cases on every run. This
@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import { startGateway } from '../helpers/gateway.ts'
 import { startMockServer } from '../mocks/server.ts'
 import { startOpenAIMock } from '../mocks/openai.ts'
+import { startOpenAIResponsesMock } from '../mocks/openai-responses.ts'
 import { mutate, seededRandom } from '../helpers/mutate.ts'
 
 const REQUESTS_PER_DIALECT = 300
@@ -47,10 +48,26 @@ const CLIENT_BODIES: Array<[string, Record<string, unknown>]> = [
   ['/v1/responses', { model: 'm', input: 'hi' }],
 ]
 
-async function fuzz(t: Test, upstream: 'openai' | 'anthropic' | 'ollama', seed: number) {
+type Upstream = 'openai' | 'anthropic' | 'ollama' | 'openai-responses'
+
+/** A JSON body or SSE frames, each `data:` payload mutated with probability `p`. */
+function mutateWire(text: string, stream: boolean, random: () => number, p: number): string {
+  if (!stream) return JSON.stringify(mutate(JSON.parse(text), random))
+  return text.split('\n\n').map((frame) => frame.replace(/^data: (.*)$/m, (line, data) => (random() < p ? `data: ${JSON.stringify(mutate(JSON.parse(data), random))}` : line))).join('\n\n')
+}
+
+async function fuzz(t: Test, upstream: Upstream, seed: number) {
   const random = seededRandom(seed)
+  // OpenAI's Responses API: the real mock's answers, mutated on their way through.
+  const responses = upstream === 'openai-responses' ? await startOpenAIResponsesMock() : undefined
+  if (responses) t.teardown(() => responses.close())
   const hostile = await startMockServer((req, res, recorded) => {
     res.writeHead(200, { 'content-type': recorded.body?.stream ? 'text/event-stream' : 'application/json' })
+    if (responses) {
+      if (req.url?.includes('/models')) return void res.end('{"object":"list","data":[{"id":"m","object":"model"}]}')
+      return void fetch(`${responses.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(recorded.body) })
+        .then((r) => r.text()).then((text) => res.end(mutateWire(text, recorded.body?.stream === true, random, 0.3)))
+    }
     if (upstream === 'ollama') {
       if (req.url === '/api/tags') return void res.end('{"models":[{"name":"m","model":"m"}]}')
       if (req.url === '/api/version') return void res.end('{"version":"0.12.0"}')
@@ -68,7 +85,9 @@ async function fuzz(t: Test, upstream: 'openai' | 'anthropic' | 'ollama', seed: 
     res.end(chunks.map((c) => `data: ${JSON.stringify(random() < 0.4 ? mutate(c, random) : c)}\n\n`).join('') + (random() < 0.8 ? 'data: [DONE]\n\n' : ''))
   })
   const backup = await startOpenAIMock({ models: ['m'] })
-  const tier1: Record<string, string> = upstream === 'ollama'
+  const tier1: Record<string, string> = upstream === 'openai-responses'
+    ? { OPENAI_API_KEY: 'sk-test-openai-000011112222', OPENAI_BASE_URL: `${hostile.origin}/v1`, OPENAI_MODELS: 'm', PROVIDER_PRIORITY_OPENAI: '1', CUSTOM_PROVIDERS: 'backup' }
+    : upstream === 'ollama'
     ? { PROVIDERS_DISABLED: 'gpt4all,pollinations', OLLAMA_BASE_URL: hostile.origin, OLLAMA_MODELS: 'm', OLLAMA_REMOTE_BASE_URL: '', PROVIDER_PRIORITY_OLLAMA: '1', CUSTOM_PROVIDERS: 'backup' }
     : upstream === 'anthropic'
     ? { ANTHROPIC_API_KEY: 'sk-ant-test-000011112222', ANTHROPIC_BASE_URL: hostile.origin, ANTHROPIC_MODELS: 'm', PROVIDER_PRIORITY_ANTHROPIC: '1', CUSTOM_PROVIDERS: 'backup' }
@@ -77,7 +96,9 @@ async function fuzz(t: Test, upstream: 'openai' | 'anthropic' | 'ollama', seed: 
   const gw = await startGateway({ ...tier1, BACKUP_BASE_URL: backup.baseUrl, BACKUP_MODELS: 'm', PROVIDER_PRIORITY_BACKUP: '2', BACKUP_API_KEY: 'sk-backup-0123456789abcdefXYZ', RATE_LIMIT_MAX: '0', BREAKER_VOLUME_THRESHOLD: '1000000' })
   t.teardown(async () => { await gw.close(); await hostile.close(); await backup.close() })
   const failures: string[] = []
-  for (const [path, body] of CLIENT_BODIES) {
+  // The Responses API is only asked natively, by a Responses client.
+  const clients = responses ? CLIENT_BODIES.filter(([path]) => path === '/v1/responses') : CLIENT_BODIES
+  for (const [path, body] of clients) {
     for (let i = 0; i < REQUESTS_PER_DIALECT; i++) {
       const stream = random() < 0.5
       const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ ...body, stream }) })
@@ -86,13 +107,13 @@ async function fuzz(t: Test, upstream: 'openai' | 'anthropic' | 'ollama', seed: 
     }
   }
   const unhandled = gw.logs.filter((l) => l.includes('"unhandled error"'))
-  t.same(failures.slice(0, 5), [], `no 5xx of ${3 * REQUESTS_PER_DIALECT} requests (${failures.length} failed)`)
+  t.same(failures.slice(0, 5), [], `no 5xx of ${clients.length * REQUESTS_PER_DIALECT} requests (${failures.length} failed)`)
   t.same(unhandled.slice(0, 3).map((l) => l.slice(0, 600)), [], `no unhandled error logged (${unhandled.length})`)
   // Every request was first offered to the hostile upstream (its breaker never opens here).
   const asked = hostile.requests.filter((r) => !/models|api\/tags|api\/version/.test(r.url)).length
-  t.ok(asked >= CLIENT_BODIES.length * REQUESTS_PER_DIALECT, `the hostile upstream answered ${asked} requests`)
+  t.ok(asked >= clients.length * REQUESTS_PER_DIALECT, `the hostile upstream answered ${asked} requests`)
 }
 
-for (const upstream of ['openai', 'anthropic', 'ollama'] as const) {
+for (const upstream of ['openai', 'anthropic', 'ollama', 'openai-responses'] as const) {
   for (const seed of [7, 12345]) t.test(`${upstream} upstream, mutated answers (seed ${seed})`, (t) => fuzz(t, upstream, seed))
 }
