@@ -249,6 +249,24 @@ t.test('a session turn stays native: the client\'s cache_control, top_k, metadat
   ], 'the history translated, then the client\'s turn byte for byte (its cache_control included)')
 })
 
+t.test('a native session turn cut mid-answer: resumed on the backup with the history, and the whole answer saved once', async (t) => {
+  const { anthropic, backup, gw } = await setup(t)
+  anthropic.script({ text: 'Noted, Ada.' }, { text: 'The answer is forty-two, as everyone knows.', pieces: 3, cutAfter: 6 }, anthropicError(529, 'overloaded_error', 'Overloaded'), anthropicError(529, 'overloaded_error', 'Overloaded'))
+  backup.fallback = { content: ' as everyone knows.' }
+  const session = { session_id: 'native-session-4' }
+  await post(gw, '/v1/messages', { model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'I am Ada.' }], ...session })
+  const res = await post(gw, '/v1/messages', { model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: 'What is the answer?' }], ...session })
+  const events = parse(await res.text())
+  t.equal(events.at(-1)!.type, 'message_stop', 'resumed to a clean end')
+  const continuation = backup.chatRequests().at(-1)!.body.messages as Array<{ role: string; content: unknown }>
+  t.same(continuation.slice(0, 3).map((m) => [m.role, m.content]), [['user', 'I am Ada.'], ['assistant', 'Noted, Ada.'], ['user', 'What is the answer?']], 'the continuation carries the session history')
+  const stored = await gw.app.sessions.get('native-session-4')
+  const answer = stored?.messages.at(-1)
+  t.equal(answer?.role, 'assistant')
+  t.match(String(answer?.content), /^The answer is .*as everyone knows\.$/, `the resumed answer is saved whole (${JSON.stringify(answer?.content)})`)
+  t.equal(stored?.messages.length, 4, 'two turns, each saved once')
+})
+
 t.test('a session turn stays native: an earlier, different system prompt from the history goes in front of the client\'s', async (t) => {
   const { anthropic, client } = await setup(t)
   anthropic.script({ text: 'One.' }, { text: 'Two.' })
