@@ -13,6 +13,7 @@ import { measure, type LoadResult } from './lib/load.ts'
 import { median, rssMb, startChild, startGateway, stop, type Server } from './lib/procs.ts'
 import { ttfbMs } from './lib/ttfb.ts'
 import { FEATURES, PLAIN_ENV, probe } from './lib/features.ts'
+import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6)
 /** Bare and tiergate runs alternate: on a small shared machine one run's luck must not decide. */
@@ -77,8 +78,17 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
 async function features(upstream: Server, rows: string[]): Promise<void> {
   const origin = `http://127.0.0.1:${upstream.port}`
   let plainCpu = NaN
+  let redis: RedisServer | undefined
   for (const feature of FEATURES) {
-    const gateway = await startGateway({ ...PLAIN_ENV(origin), ...feature.env(origin) })
+    if (feature.needsRedis && !redis) {
+      try {
+        redis = await startRedisServer()
+      } catch (err) {
+        rows.push(`| ${feature.name} | not measured: no redis-server (apt-get install redis-server): ${(err as Error).message.split('\n')[0]} | | |`)
+        continue
+      }
+    }
+    const gateway = await startGateway({ ...PLAIN_ENV(origin), ...feature.env(origin, redis?.url) })
     try {
       const problem = await probe(gateway, feature)
       if (problem) {
@@ -97,6 +107,7 @@ async function features(upstream: Server, rows: string[]): Promise<void> {
       await stop(gateway)
     }
   }
+  await redis?.close()
 }
 
 async function main() {

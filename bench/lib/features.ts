@@ -5,8 +5,10 @@ import type { Server } from './procs.ts'
 
 export interface Feature {
   name: string
-  /** Environment on top of PLAIN_ENV. */
-  env: (origin: string) => Record<string, string>
+  /** Environment on top of PLAIN_ENV; `redisUrl` is set for a feature that needs Redis. */
+  env: (origin: string, redisUrl?: string) => Record<string, string>
+  /** Runs beside a throwaway redis-server (the one the tests use); not measured without one. */
+  needsRedis?: boolean
   path: string
   body: string | (() => string)
   headers?: Record<string, string>
@@ -24,6 +26,7 @@ export const PLAIN_ENV = (origin: string): Record<string, string> => ({
 const messages = [{ role: 'user', content: 'Say hello.' }]
 const chatStream = JSON.stringify({ model: 'bench-model', stream: true, messages })
 let sessionTurn = 0
+let missTurn = 0
 
 export const FEATURES: Feature[] = [
   { name: 'plain stream (Chat Completions in and out)', env: () => ({}), path: '/v1/chat/completions', body: chatStream },
@@ -63,6 +66,24 @@ export const FEATURES: Feature[] = [
     check: (res) => (res.headers.get('x-tiergate-cache') ? undefined : 'no x-tiergate-cache header'),
   },
   {
+    // Every request new: the key, the answer built and stored, in this process.
+    name: 'response cache miss (memory store)',
+    env: () => ({ CACHE_TTL_MS: '600000' }),
+    path: '/v1/chat/completions',
+    body: () => JSON.stringify({ model: 'bench-model', stream: true, temperature: 0, messages: [{ role: 'user', content: `Say hello ${missTurn++}.` }] }),
+    check: (res) => (res.headers.get('x-tiergate-cache') === 'miss' ? undefined : `x-tiergate-cache: ${res.headers.get('x-tiergate-cache')}`),
+  },
+  {
+    // Every request new: each one leads (the Redis lock), streams through the live relay other
+    // instances would follow (one XADD per batch, the heartbeat), and fills the shared cache.
+    name: 'response cache miss with REDIS_URL (the lock, the live relay, the fill)',
+    env: (_origin, redisUrl) => ({ CACHE_TTL_MS: '600000', REDIS_URL: redisUrl! }),
+    needsRedis: true,
+    path: '/v1/chat/completions',
+    body: () => JSON.stringify({ model: 'bench-model', stream: true, temperature: 0, messages: [{ role: 'user', content: `Say hello ${missTurn++}.` }] }),
+    check: (res) => (res.headers.get('x-tiergate-cache') === 'miss' ? undefined : `x-tiergate-cache: ${res.headers.get('x-tiergate-cache')}`),
+  },
+  {
     name: 'OpenTelemetry traces on (OTLP/HTTP to a local receiver)',
     env: (origin) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: origin, OTEL_SERVICE_NAME: 'tiergate-bench' }),
     path: '/v1/chat/completions',
@@ -78,9 +99,9 @@ export const FEATURES: Feature[] = [
 
 /** One request before measuring: undefined when the feature answers as it should. */
 export async function probe(gateway: Server, feature: Feature): Promise<string | undefined> {
-  const body = typeof feature.body === 'string' ? feature.body : feature.body()
-  // Twice: a cache needs one miss before its hit.
+  // Twice: a cache needs one miss before its hit. A body made per request is made per request here too.
   for (let i = 0; i < 2; i++) {
+    const body = typeof feature.body === 'string' ? feature.body : feature.body()
     const response = await fetch(`http://127.0.0.1:${gateway.port}${feature.path}`, {
       method: 'POST', headers: { 'content-type': 'application/json', ...feature.headers }, body,
     }).catch((err: Error) => err)
