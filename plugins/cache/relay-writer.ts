@@ -2,8 +2,9 @@
 // appended to a Redis Stream (plugins/cache/relay-entry.ts) for followers on other instances.
 //
 // Never in the way of the leader's own stream: appends are queued, not awaited per chunk, and
-// the chunks that arrive while one append is in flight go out together in the next (one XADD
-// per batch). Bounded: the stream expires a little after CACHE_LOCK_WAIT_MS, and the relay stops
+// everything queued by the time a write goes out — the head, the chunks, the end of a stream
+// that arrived in one read — goes in that one script call (one XADD per entry, one round trip:
+// the Redis commands, not tiergate's code, were most of a relayed miss's cost). Bounded: the stream expires a little after CACHE_LOCK_WAIT_MS, and the relay stops
 // with a `cut` marker past CACHE_MAX_BYTES. While it runs, every append and a heartbeat refresh
 // the stream's and the lock's expiry, so the lock outlives a long answer (a newcomer follows
 // instead of calling again) but not a killed leader (followers then learn it from the lock).
@@ -21,10 +22,10 @@ export const RELAY_STREAM_GRACE_MS = 1_000
 const HEARTBEATS_PER_LOCK = 3
 const MIN_HEARTBEAT_MS = 10
 
-// KEYS: stream, lock. ARGV: type, data, stream ttl, token, lock ttl. The lock only while it is ours.
-const APPEND_LUA = `redis.call('XADD', KEYS[1], '*', 't', ARGV[1], 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+// KEYS: stream, lock. ARGV: stream ttl, token, lock ttl, then type, data per entry. The lock only while it is ours.
+const APPEND_LUA = `for i = 4, #ARGV, 2 do redis.call('XADD', KEYS[1], '*', 't', ARGV[i], 'd', ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 return 1`
 // KEYS: stream, lock, followed. ARGV: token, lock ttl, stream ttl. Returns whether anyone follows.
 const HEARTBEAT_LUA = `if redis.call('GET', KEYS[2]) == ARGV[1] then
@@ -58,7 +59,9 @@ export class RelayWriter {
   #chain: Promise<void> = Promise.resolve()
   /** Chunks serialized when they arrive: what is relayed is the chunk as the leader's clients got it, whatever touches the object later. */
   #pending: string[] = []
-  #batchQueued = false
+  /** Entries waiting for the next write, in order (pending chunks become one when sealed). */
+  #queue: Array<{ type: RelayEntry['type']; data: string }> = []
+  #writeQueued = false
   #stopped = false
   #sentBytes = 0
   readonly #heartbeat: NodeJS.Timeout
@@ -73,14 +76,7 @@ export class RelayWriter {
   chunk(chunk: ChatChunk): void {
     if (this.#stopped) return
     this.#pending.push(JSON.stringify(chunk))
-    if (this.#batchQueued) return
-    this.#batchQueued = true
-    this.#chain = this.#chain.then(() => {
-      this.#batchQueued = false
-      const data = chunksData(this.#pending)
-      this.#pending = []
-      return this.#append('chunks', data)
-    })
+    this.#queueWrite()
   }
 
   /** The clean end, after every chunk; resolves once it is written (or the relay stopped). */
@@ -96,8 +92,34 @@ export class RelayWriter {
   }
 
   #enqueue(entry: RelayEntry): void {
-    const { type, data } = encodeEntry(entry)
-    this.#chain = this.#chain.then(() => this.#append(type, data))
+    this.#sealChunks()
+    this.#queue.push(encodeEntry(entry))
+    this.#queueWrite()
+  }
+
+  /** The chunks pending so far become one entry, in their place before what follows them. */
+  #sealChunks(): void {
+    if (this.#pending.length === 0) return
+    this.#queue.push({ type: 'chunks', data: chunksData(this.#pending) })
+    this.#pending = []
+  }
+
+  /**
+   * One write at a time; what is queued meanwhile waits for it. The first waits one turn of the
+   * event loop (setImmediate), so that a head and the chunks of the read that committed it go together.
+   */
+  #queueWrite(): void {
+    if (this.#writeQueued) return
+    this.#writeQueued = true
+    this.#chain = this.#chain
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.#writeQueued = false
+        this.#sealChunks()
+        const entries = this.#queue
+        this.#queue = []
+        return this.#append(entries)
+      })
   }
 
   async #settle(): Promise<void> {
@@ -105,36 +127,46 @@ export class RelayWriter {
     clearInterval(this.#heartbeat)
   }
 
-  async #append(type: RelayEntry['type'], data: string): Promise<void> {
-    if (this.#stopped) return
-    const bytes = Buffer.byteLength(data)
-    if (type === 'chunks' && relayBudget({ sentBytes: this.#sentBytes, nextBytes: bytes, maxBytes: this.#o.maxBytes }) === 'cut') {
-      await this.#stop('too_large')
-      return
+  /** The entries in one script call, up to the first chunks past CACHE_MAX_BYTES (then the relay is cut). */
+  async #append(entries: Array<{ type: RelayEntry['type']; data: string }>): Promise<void> {
+    if (this.#stopped || entries.length === 0) return
+    let sending = 0
+    let bytes = 0
+    let overBudget = false
+    for (const entry of entries) {
+      const size = Buffer.byteLength(entry.data)
+      if (entry.type === 'chunks' && relayBudget({ sentBytes: this.#sentBytes + bytes, nextBytes: size, maxBytes: this.#o.maxBytes }) === 'cut') {
+        overBudget = true
+        break
+      }
+      bytes += size
+      sending++
     }
     try {
-      await this.#write(type, data)
+      if (sending > 0) await this.#write(entries.slice(0, sending))
       this.#sentBytes += bytes
       this.#o.outage.ok()
     } catch (err) {
       this.#o.outage.failed(err)
       await this.#stop('relay_failed')
+      return
     }
+    if (overBudget) await this.#stop('too_large')
   }
 
-  #write(type: string, data: string): Promise<unknown> {
+  #write(entries: ReadonlyArray<{ type: string; data: string }>): Promise<unknown> {
     const { redis, streamKey, lockKey, token, lockMs } = this.#o
-    return redis.eval(APPEND_LUA, 2, streamKey, lockKey, type, data, lockMs + RELAY_STREAM_GRACE_MS, token, lockMs)
+    return redis.eval(APPEND_LUA, 2, streamKey, lockKey, lockMs + RELAY_STREAM_GRACE_MS, token, lockMs, ...entries.flatMap((e) => [e.type, e.data]))
   }
 
   /** Best effort: the marker (Redis may be what failed), then the lock goes so followers learn it now. */
   async #stop(reason: RelayCutReason): Promise<void> {
     this.#stopped = true
     this.#pending = []
+    this.#queue = []
     clearInterval(this.#heartbeat)
     this.#o.onStopped()
-    const { type, data } = encodeEntry({ type: 'cut', reason })
-    await this.#write(type, data).catch(() => undefined)
+    await this.#write([encodeEntry({ type: 'cut', reason })]).catch(() => undefined)
     await this.#o.release()
   }
 
