@@ -79,7 +79,8 @@ function assistantMessage(content: string | Block[]): ChatMessage {
   return message
 }
 
-function systemText(system: AnthropicRequest['system']): string | undefined {
+/** The `system` field as the one system message's text (blocks joined by a blank line). */
+export function systemText(system: AnthropicRequest['system']): string | undefined {
   if (typeof system === 'string') return system || undefined
   if (!Array.isArray(system)) return undefined
   return textOfBlocks(system as Block[]) || undefined

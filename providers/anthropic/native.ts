@@ -4,6 +4,8 @@
 // and `stream` matching what the router asked for. Pure.
 import type { ChatMessage, NativeRequest } from '../contract.ts'
 import { textOfContent, toAnthropicMessages } from './translate.ts'
+import { systemText } from '../../dialects/anthropic-messages/request.ts'
+import type { AnthropicRequest } from '../../dialects/anthropic-messages/wire.ts'
 
 type Loose = Record<string, any>
 
@@ -38,9 +40,6 @@ export function nativeCountBody(body: Loose, model: string): Loose {
   return { ...body, model, messages: withoutUnsignedThinking(body.messages) }
 }
 
-const textOfSystem = (system: unknown): string =>
-  typeof system === 'string' ? system : Array.isArray(system) ? system.map((b: Loose) => (b?.type === 'text' && typeof b.text === 'string' ? b.text : '')).join('\n\n') : ''
-
 /**
  * A session's turn, still native: the stored history (tiergate's own messages, translated as
  * for any Anthropic request) in front of the client's new messages, which go as the client sent
@@ -51,7 +50,8 @@ const textOfSystem = (system: unknown): string =>
  */
 export function nativeWithHistory(native: NativeRequest, history: ChatMessage[]): NativeRequest {
   if (history.length === 0) return native
-  const own = textOfSystem(native.body.system)
+  // As the decoder made it the session's system message, so a repeated prompt compares equal.
+  const own = systemText(native.body.system as AnthropicRequest['system']) ?? ''
   const earlier = history.filter((m) => (m.role === 'system' || m.role === 'developer') && textOfContent(m.content) !== own)
   const translated = toAnthropicMessages([...earlier, ...history.filter((m) => m.role !== 'system' && m.role !== 'developer')])
   const body: Loose = { ...native.body, messages: [...translated.messages, ...(Array.isArray(native.body.messages) ? native.body.messages : [])] }
