@@ -8,8 +8,6 @@ import fp from 'fastify-plugin'
 import { bodyTooDeep } from './errors.ts'
 import { nestsDeeperThan } from '../providers/json-depth.ts'
 
-export { nestsDeeperThan }
-
 export default fp(async function bodyDepth(app) {
   const max = app.config.bodyMaxDepth
   // Callback style: no promise per request.

@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { startGateway, postJson } from '../helpers/gateway.ts'
 import { startMockServer } from '../mocks/server.ts'
 import { startOpenAIMock } from '../mocks/openai.ts'
-import { nestsDeeperThan, parseUpstreamJson, UPSTREAM_MAX_JSON_DEPTH } from '../../providers/json-depth.ts'
+import { parseUpstreamJson, UPSTREAM_MAX_JSON_DEPTH } from '../../providers/json-depth.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
 
 const nested = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels)
@@ -32,8 +32,6 @@ t.test('parseUpstreamJson: up to the limit parsed, one level more malformed (obj
     }
   }
   t.throws(() => parseUpstreamJson('{"a":'), SyntaxError, 'invalid JSON is still JSON.parse\'s SyntaxError')
-  t.equal(nestsDeeperThan(JSON.parse(nested(3)), 3), false)
-  t.equal(nestsDeeperThan(JSON.parse(nested(4)), 3), true)
 })
 
 /** An OpenAI-compatible upstream whose every answer carries a 200,000-deep `extra` field. */

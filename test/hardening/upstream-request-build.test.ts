@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap'
 import { startGateway, postJson } from '../helpers/gateway.ts'
 import { startOpenAIMock } from '../mocks/openai.ts'
-import { nestsDeeperThan } from '../../plugins/body-depth.ts'
+import { nestsDeeperThan } from '../../providers/json-depth.ts'
 import { UpstreamHttp } from '../../providers/http/index.ts'
 import { UpstreamError, toUpstreamError } from '../../providers/upstream-error.ts'
 
