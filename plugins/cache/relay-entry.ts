@@ -78,9 +78,16 @@ export function decodeEntry(fields: readonly string[]): RelayEntry | undefined {
   }
   if (type === 'chunks' && Array.isArray(data) && data.every((c) => isRecord(c) && Array.isArray(c.choices))) return { type, chunks: data as ChatChunk[] }
   if (type === 'end') return { type }
-  if (type === 'fail' && isRecord(data)) return { type, error: data as RelayedError }
+  if (type === 'fail' && isRelayedError(data)) return { type, error: data }
   if (type === 'cut' && isRecord(data) && (data.reason === 'too_large' || data.reason === 'relay_failed')) return { type, reason: data.reason }
   return undefined
+}
+
+/** A failure's fields as the leader writes them, each of its type (they become an UpstreamError the follower's client sees). */
+function isRelayedError(data: unknown): data is RelayedError {
+  if (!isRecord(data)) return false
+  const optional = (value: unknown, type: 'string' | 'number') => value === undefined || typeof value === type
+  return optional(data.kind, 'string') && optional(data.message, 'string') && optional(data.upstreamCode, 'string') && optional(data.status, 'number')
 }
 
 function fieldOf(fields: readonly string[], name: string): string | undefined {

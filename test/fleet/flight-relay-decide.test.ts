@@ -71,7 +71,7 @@ t.test('entries round-trip through their two fields; anything else decodes as un
     const { type, data } = encodeEntry(entry)
     t.same(decodeEntry(['t', type, 'd', data]), entry, type)
   }
-  const bad: string[][] = [[], ['t', 'head'], ['t', 'head', 'd', '{'], ['t', 'head', 'd', '{"provider":1}'], ['t', 'chunks', 'd', '[1]'], ['t', 'cut', 'd', '{"reason":"why"}'], ['t', 'other', 'd', '{}']]
+  const bad: string[][] = [[], ['t', 'head'], ['t', 'head', 'd', '{'], ['t', 'head', 'd', '{"provider":1}'], ['t', 'chunks', 'd', '[1]'], ['t', 'cut', 'd', '{"reason":"why"}'], ['t', 'other', 'd', '{}'], ['t', 'fail', 'd', '{"kind":"server","message":{"text":"x"}}'], ['t', 'fail', 'd', '{"kind":7}'], ['t', 'fail', 'd', '{"status":"500"}']]
   for (const fields of bad) t.equal(decodeEntry(fields), undefined, JSON.stringify(fields))
 })
 
