@@ -12,11 +12,18 @@
 // - backpressure: past SSE_HIGH_WATER_BYTES buffered, no more chunks are pulled from upstream;
 // - an optional keep-alive frame during long upstream silences (Anthropic's `ping`). The body
 //   only exists once the router has committed, so it never runs before commit.
+//
+// The routes write it straight to the socket (`sendSse`): a `Readable` handed to `reply.send`
+// is piped into the response with end-of-stream listeners on both sides, which cost ~12 % of a
+// whole streamed request (issue 14). `sseBody` is the same loop as a `Readable`, for callers that
+// want one (tests, bench/in-process.ts).
 import { Readable } from 'node:stream'
+import type { FastifyReply } from 'fastify'
+import { applySecurityHeaders } from '../plugins/security-headers.ts'
 import { RAW_FRAMES, RAW_JSON, STREAM_NOTE, type ChatChunk, type ChunkBatch } from '../providers/contract.ts'
 import { readBatch } from '../plugins/router/batch.ts'
 
-export const SSE_HEADERS = {
+const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no', // nginx: do not buffer the stream
@@ -44,10 +51,27 @@ export interface SseEncoder {
 /** An SSE comment line: a note can never break out of it into an event. */
 export const sseComment = (note: string) => `: ${note.replace(/[\r\n]+/g, ' ')}\n\n`
 
-/** One pull loop feeds the stream directly (no generator per stage): per-chunk async steps were the largest cost in the stream benchmark. */
-export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string): Readable {
+/** Where the pump writes: a Readable's buffer or the HTTP response itself. */
+interface SseSink {
+  /** One flush: everything ready in one turn of the event loop. */
+  write(data: string | Uint8Array): void
+  end(): void
+  /** Bytes written and not yet taken by the consumer (backpressure). */
+  buffered(): number
+  gone(): boolean
+}
+
+interface SsePump {
+  /** Pull again (the sink has room, or wants its first bytes). */
+  resume(): void
+  /** The consumer left: stop, and end the upstream side too. */
+  cancel(): void
+}
+
+/** One pull loop feeds the sink directly (no generator per stage): per-chunk async steps were the largest cost in the stream benchmark. */
+function ssePump(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string, sink: SseSink): SsePump {
   const iterator = chunks[Symbol.asyncIterator]()
-  /** What the next flush pushes, in order: frames as text, upstream bytes as they came. */
+  /** What the next flush writes, in order: frames as text, upstream bytes as they came. */
   let pending: Array<string | Uint8Array> = []
   let pendingBytes = 0
   let flushScheduled = false
@@ -57,57 +81,43 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
   let lastQueuedAt = performance.now()
   let keepAliveTimer: NodeJS.Timeout | undefined
 
-  const body = new Readable({
-    highWaterMark: SSE_HIGH_WATER_BYTES,
-    read() {
-      if (!pulling && !ended) void pull()
-    },
-    destroy(err, callback) {
-      ended = true
-      clearTimeout(keepAliveTimer)
-      // The client left: end the upstream side too (its finally blocks abort the upstream request).
-      void iterator.return?.()?.catch(() => undefined)
-      callback(err)
-    },
-  })
-
   function flush(): void {
     flushScheduled = false
-    if (body.destroyed || closed) return
+    if (closed || sink.gone()) return
     if (pending.length > 0) {
-      // One push, so one write and one chunk of the HTTP body (a push apiece costs a write and its framing).
-      body.push(pending.length === 1 ? pending[0] : Buffer.concat(pending.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))))
+      // One write, so one chunk of the HTTP body (a write apiece costs a syscall and its framing).
+      sink.write(pending.length === 1 ? pending[0] : Buffer.concat(pending.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))))
       pending = []
       pendingBytes = 0
     }
     if (ended) {
       closed = true
-      body.push(null)
+      sink.end()
     }
+  }
+
+  function scheduleFlush(): void {
+    if (flushScheduled) return
+    flushScheduled = true
+    setImmediate(flush)
   }
 
   function queue(frame: string | Uint8Array): void {
     if (frame.length === 0) return
     const last = pending.length - 1
-    // Text after text joins it (one push); bytes stay a part of their own, never copied.
+    // Text after text joins it (one write); bytes stay a part of their own, never copied.
     if (typeof frame === 'string' && last >= 0 && typeof pending[last] === 'string') pending[last] += frame
     else pending.push(frame)
     pendingBytes += frame.length
     lastQueuedAt = performance.now()
-    if (!flushScheduled) {
-      flushScheduled = true
-      setImmediate(flush)
-    }
+    scheduleFlush()
   }
 
   function finish(frame: string): void {
     ended = true
     clearTimeout(keepAliveTimer)
     queue(frame)
-    if (!flushScheduled) {
-      flushScheduled = true
-      setImmediate(flush)
-    }
+    scheduleFlush()
   }
 
   const keepAlive = encoder.keepAlive
@@ -153,7 +163,7 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
           }
           queue(frames)
         }
-        if (body.readableLength + pendingBytes >= SSE_HIGH_WATER_BYTES) break // the client is slower than the upstream
+        if (sink.buffered() + pendingBytes >= SSE_HIGH_WATER_BYTES) break // the client is slower than the upstream
       }
     } catch (err) {
       finish(redact(encoder.error(err)))
@@ -162,5 +172,65 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
     }
   }
 
+  return {
+    resume() {
+      if (!pulling && !ended) void pull()
+    },
+    cancel() {
+      if (closed) return
+      ended = true
+      closed = true
+      clearTimeout(keepAliveTimer)
+      // Its finally blocks abort the upstream request.
+      void iterator.return?.()?.catch(() => undefined)
+    },
+  }
+}
+
+/** The SSE body as a `Readable` (tests, the in-process bench). */
+export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string): Readable {
+  let pump: SsePump | undefined
+  const body = new Readable({
+    highWaterMark: SSE_HIGH_WATER_BYTES,
+    read() {
+      pump!.resume()
+    },
+    destroy(err, callback) {
+      pump!.cancel()
+      callback(err)
+    },
+  })
+  pump = ssePump(chunks, encoder, redact, {
+    write: (data) => void body.push(data),
+    end: () => void body.push(null),
+    buffered: () => body.readableLength,
+    gone: () => body.destroyed,
+  })
   return body
+}
+
+/**
+ * The route's answer: the SSE body written straight to the socket, with the reply's headers
+ * (the route's, CORS, rate limit, request id) and the security headers the skipped onSend hook
+ * would add. The other onSend hooks act only on error statuses or on string payloads. The
+ * reply's onResponse hooks (metrics, the access log, telemetry) still run: Fastify listens for
+ * the response's `finish` from the start of the request.
+ */
+export function sendSse(reply: FastifyReply, chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string): FastifyReply {
+  const res = reply.raw
+  reply.headers(SSE_HEADERS)
+  applySecurityHeaders(reply)
+  reply.hijack()
+  res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
+  const pump = ssePump(chunks, encoder, redact, {
+    write: (data) => void res.write(data),
+    end: () => void res.end(),
+    buffered: () => res.writableLength,
+    gone: () => res.destroyed,
+  })
+  res.on('drain', pump.resume)
+  // Before the end: the client left (after it: nothing to do, the pump has closed).
+  res.on('close', pump.cancel)
+  pump.resume()
+  return reply
 }

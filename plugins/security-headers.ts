@@ -2,7 +2,10 @@
 // playground, the status page, Swagger UI) also get a Content-Security-Policy, a Referrer-Policy
 // and anti-framing headers. The API's JSON and SSE answers need no more than nosniff.
 // Decorates nothing; adds one onSend hook to the whole app (so it is fastify-plugin wrapped).
+// A stream written straight to the socket (dialects/sse-body.ts `sendSse`) skips onSend hooks,
+// so it sets `applySecurityHeaders` itself: one list for both.
 import fp from 'fastify-plugin'
+import type { FastifyReply } from 'fastify'
 
 /**
  * The pages tiergate serves load their scripts and styles as files from this origin only,
@@ -23,17 +26,22 @@ export const cspHeader = (directives: Record<string, string>) =>
 
 const PAGE_CSP = cspHeader(PAGE_CSP_DIRECTIVES)
 
+/** The security headers of a response, set on the reply from its content type. */
+export function applySecurityHeaders(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff')
+  const contentType = String(reply.getHeader('content-type') ?? '')
+  if (contentType.startsWith('text/html')) {
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP)
+    reply.header('referrer-policy', 'no-referrer')
+    reply.header('x-frame-options', 'DENY')
+    reply.header('cross-origin-opener-policy', 'same-origin')
+  }
+}
+
 export default fp(async function securityHeaders(app) {
   // Callback style: no promise per response (issue 14).
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff')
-    const contentType = String(reply.getHeader('content-type') ?? '')
-    if (contentType.startsWith('text/html')) {
-      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP)
-      reply.header('referrer-policy', 'no-referrer')
-      reply.header('x-frame-options', 'DENY')
-      reply.header('cross-origin-opener-policy', 'same-origin')
-    }
+    applySecurityHeaders(reply)
     done(null, payload)
   })
 }, { name: 'security-headers' })

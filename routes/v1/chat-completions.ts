@@ -9,7 +9,7 @@ import { createRedactor } from '../../plugins/redact.ts'
 import { sessionIdOf } from '../../plugins/sessions/turn.ts'
 import { decodeChatRequest } from '../../dialects/openai-chat/request.ts'
 import { openAIChatEncoder } from '../../dialects/openai-chat/stream.ts'
-import { SSE_HEADERS, sseBody } from '../../dialects/sse-body.ts'
+import { sendSse } from '../../dialects/sse-body.ts'
 
 export default async function chatCompletions(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -33,8 +33,7 @@ export default async function chatCompletions(fastify: FastifyInstance) {
       .header('x-tiergate-attempts', String(routed.attempts))
     if (routed.cache) reply.header('x-tiergate-cache', routed.cache)
     if (!routed.stream) return routed.value
-    reply.headers(SSE_HEADERS)
-    // The response schema documents JSON answers; a stream bypasses serialization.
-    return reply.send(sseBody(routed.value, openAIChatEncoder(routed.provider), redact) as never)
+    // The response schema documents JSON answers; a stream is written straight to the socket.
+    return sendSse(reply, routed.value, openAIChatEncoder(routed.provider), redact)
   })
 }

@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { requestContext } from '../../plugins/request-context.ts'
 import { createRedactor } from '../../plugins/redact.ts'
 import { sessionIdOf } from '../../plugins/sessions/turn.ts'
-import { SSE_HEADERS, sseBody } from '../../dialects/sse-body.ts'
+import { sendSse } from '../../dialects/sse-body.ts'
 import { decodeMessagesRequest } from '../../dialects/anthropic-messages/request.ts'
 import { messagesResponseBody } from '../../dialects/anthropic-messages/response.ts'
 import { MessagesStreamEncoder } from '../../dialects/anthropic-messages/stream.ts'
@@ -57,9 +57,8 @@ export default async function messages(fastify: FastifyInstance) {
       // A string body with a JSON content type is sent as it is: a native answer byte for byte.
       return reply.type('application/json; charset=utf-8').send(messagesResponseBody(routed.value, body.stop_sequences) as never)
     }
-    reply.headers(SSE_HEADERS)
     const encoder = new MessagesStreamEncoder({ model: body.model, stopSequences: body.stop_sequences, pingIntervalMs })
-    return reply.send(sseBody(routed.value, encoder, redact) as never)
+    return sendSse(reply, routed.value, encoder, redact)
   })
 
   app.post('/v1/messages/count_tokens', {

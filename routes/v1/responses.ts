@@ -10,7 +10,7 @@ import { requestContext } from '../../plugins/request-context.ts'
 import type { PipelineContext } from '../../plugins/pipeline.ts'
 import { createRedactor } from '../../plugins/redact.ts'
 import { invalidRequest, previousResponseNotFound, responseNotFound, responsesStoreUnavailable, unsupported } from '../../plugins/errors.ts'
-import { SSE_HEADERS, sseBody } from '../../dialects/sse-body.ts'
+import { sendSse } from '../../dialects/sse-body.ts'
 import { decodeRequest, InvalidInput, paramOf, type Decoded } from '../../dialects/openai-responses/request.ts'
 import { toResponseObject, type ResponseFrame } from '../../dialects/openai-responses/response.ts'
 import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
@@ -126,9 +126,8 @@ export default async function responses(app: FastifyInstance) {
     }
     const encoder = new ResponsesStreamEncoder(frame, routed.provider)
     const chunks = storedOnEnd(routed.value, encoder, (response) => (keep ? save(entry, history, response, request.log) : Promise.resolve()))
-    reply.headers(SSE_HEADERS)
-    // The response schema documents JSON answers; a stream bypasses serialization.
-    return reply.send(sseBody(chunks, encoder, redact) as never)
+    // The response schema documents JSON answers; a stream is written straight to the socket.
+    return sendSse(reply, chunks, encoder, redact)
   })
 
   const owned = (id: string, owner: string, log: FastifyBaseLogger) => readOwned(store, id, owner, log, responseNotFound)

@@ -97,3 +97,23 @@ t.test('security headers: a CSP and anti-framing on HTML pages, nosniff everywhe
   t.equal(json.headers.get('content-security-policy'), null, 'API answers carry no page policy')
   t.equal(json.headers.get('x-frame-options'), null)
 })
+
+t.test('a stream, written straight to the socket, carries the same headers as any answer', async (t) => {
+  const gw = await gateway(t, { RATE_LIMIT_MAX: '100' })
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'http://localhost:5173' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /^text\/event-stream/)
+  t.equal(res.headers.get('x-content-type-options'), 'nosniff', 'the security header the skipped onSend hook would add')
+  t.equal(res.headers.get('access-control-allow-origin'), '*', 'CORS')
+  t.match(res.headers.get('access-control-expose-headers'), /x-tiergate-provider/)
+  t.ok(res.headers.get('x-request-id'), 'the request id')
+  t.equal(res.headers.get('x-ratelimit-limit'), '100', 'the rate limit')
+  t.equal(res.headers.get('x-tiergate-provider'), 'first', 'the route')
+  t.equal(res.headers.get('x-accel-buffering'), 'no')
+  t.equal(res.headers.get('content-security-policy'), null)
+  t.ok((await res.text()).endsWith('data: [DONE]\n\n'))
+})
