@@ -5,7 +5,7 @@
 // the router's output.
 //
 // A stream may split a key across chunks, so each text channel (content, reasoning, refusal,
-// one per tool call's arguments, per choice) holds back its longest tail that could be the
+// an audio answer's transcript, one per tool call's arguments, per choice) holds back its longest tail that could be the
 // start of a secret — but only a tail of MIN_HELD_TAIL_CHARS or more. A shorter one is sent,
 // and remembered: when the next text completes the secret, the rest of it is masked. So at most
 // MIN_HELD_TAIL_CHARS − 1 leading characters of a key can leave ("sk-", public in every key of
@@ -28,8 +28,27 @@ export const MIN_SCRUBBED_SECRET_CHARS = 8
 /** Streams: a tail that could start a secret is held back only from this length on (see the top). */
 export const MIN_HELD_TAIL_CHARS = 4
 
+type Delta = ChatChunk['choices'][number]['delta']
+/** An audio answer's delta (OpenAI `modalities: ["text", "audio"]`): its transcript is text the client joins, like content. */
+type AudioDelta = { audio?: { transcript?: unknown } }
+
 const TEXT_FIELDS = ['content', 'reasoning_content', 'refusal'] as const
-const NO_FIELDS: ReadonlyArray<(typeof TEXT_FIELDS)[number]> = []
+
+/** A stream's text channels of one choice, other than tool-call arguments: how to read one, and a delta with it replaced. */
+interface TextChannel {
+  name: string
+  get(delta: Delta): unknown
+  with(delta: Delta, text: string): Delta
+}
+const TEXT_CHANNELS: TextChannel[] = [
+  ...TEXT_FIELDS.map((field): TextChannel => ({ name: field, get: (delta) => delta[field], with: (delta, text) => ({ ...delta, [field]: text }) })),
+  {
+    name: 'audio',
+    get: (delta) => (delta as AudioDelta).audio?.transcript,
+    with: (delta, text) => ({ ...delta, audio: { ...(delta as AudioDelta).audio, transcript: text } }) as Delta,
+  },
+]
+const NO_CHANNELS: TextChannel[] = []
 
 export interface ScrubResult {
   text: string
@@ -172,8 +191,6 @@ function scrubChannels(matcher: SecretMatcher, completion: ChatCompletion): { va
   return { value, count: total }
 }
 
-type Delta = ChatChunk['choices'][number]['delta']
-
 /** Streams: the per-channel hold-back described at the top. One instance per stream. */
 export class StreamScrubber {
   readonly #matcher: SecretMatcher
@@ -216,6 +233,7 @@ export class StreamScrubber {
       const [choice, field, toolIndex] = key.split(':')
       const delta = byChoice.get(Number(choice)) ?? {}
       if (field === 'tool') (delta.tool_calls ??= []).push({ index: Number(toolIndex), function: { arguments: text } })
+      else if (field === 'audio') (delta as AudioDelta).audio = { transcript: text }
       else (delta as Record<string, unknown>)[field] = text
       byChoice.set(Number(choice), delta)
     }
@@ -229,16 +247,18 @@ export class StreamScrubber {
     let out: Delta | undefined
     // A channel that speaks now releases what the others hold, so their order is kept.
     // Only worked out when something is held: most chunks of most streams hold nothing.
-    const speaking = this.#held.size === 0 ? NO_FIELDS : TEXT_FIELDS.filter((field) => typeof delta[field] === 'string' && delta[field] !== '')
-    for (const field of TEXT_FIELDS) {
-      const value = delta[field]
-      const key = `${choice}:${field}`
-      const released = this.#held.has(key) && (finishing || (speaking.length > 0 && !speaking.includes(field)))
+    const speaking = this.#held.size === 0 ? NO_CHANNELS : TEXT_CHANNELS.filter((channel) => {
+      const value = channel.get(delta)
+      return typeof value === 'string' && value !== ''
+    })
+    for (const channel of TEXT_CHANNELS) {
+      const value = channel.get(delta)
+      const key = `${choice}:${channel.name}`
+      const released = this.#held.has(key) && (finishing || (speaking.length > 0 && !speaking.includes(channel)))
       if (typeof value !== 'string' && !released) continue
       const text = this.#pass(key, typeof value === 'string' ? value : '', finishing || released)
       if (text === value) continue
-      out ??= { ...delta }
-      ;(out as Record<string, unknown>)[field] = text
+      out = channel.with(out ?? delta, text)
     }
     const calls = delta.tool_calls
     let newCalls: ChatChunk['choices'][number]['delta']['tool_calls']

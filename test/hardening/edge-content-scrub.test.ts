@@ -269,3 +269,29 @@ t.test('Anthropic native passthrough: a key in an event the translation does not
   t.ok(text.includes('"text":"Hello"') || text.includes('"text_delta","text":"Hello"'), 'the text arrives')
   t.ok(text.includes('event: message_stop'), 'the stream ends as Anthropic streams end')
 })
+
+t.test('an audio answer: a key split across the transcript of two chunks is masked; the audio data passes untouched', async (t) => {
+  const base = { id: 'chatcmpl-a', object: 'chat.completion.chunk', created, model: 'm' }
+  const transcript = `Your key is ${KEY}, read aloud.`
+  const cut = 'Your key is '.length + 10 // inside the key, past MIN_HELD_TAIL_CHARS
+  const audio = (fields: Record<string, unknown>) => ({ ...base, choices: [{ index: 0, delta: { audio: fields }, logprobs: null, finish_reason: null }] })
+  const chunks = [
+    { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: null }, logprobs: null, finish_reason: null }] },
+    audio({ id: 'audio_1', transcript: transcript.slice(0, cut) }),
+    audio({ data: 'UklGRiQAAABXQVZF', transcript: transcript.slice(cut) }),
+    audio({ expires_at: 1700003600 }),
+    { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] },
+  ]
+  const origin = await rawUpstream(t, () => sse(chunks))
+  const gw = await startGateway({ CUSTOM_PROVIDERS: 'p', P_BASE_URL: `${origin}/v1`, P_API_KEY: KEY, P_MODELS: 'm', GATEWAY_API_KEYS: GATEWAY_KEY }, { apiKey: GATEWAY_KEY })
+  t.teardown(() => gw.close())
+  const stream = await gw.client.chat.completions.create({ model: 'm', stream: true, modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'pcm16' }, messages: [{ role: 'user', content: 'read my key' }] })
+  const deltas: any[] = []
+  for await (const event of stream) deltas.push(...event.choices.map((c) => c.delta))
+  const heard = deltas.map((d) => d.audio?.transcript ?? '').join('')
+  t.equal(folded(heard), 'Your key is [REDACTED], read aloud.', 'the transcript, joined as a client joins it, holds no key')
+  t.notOk(JSON.stringify(deltas).includes(KEY.slice(0, MIN_HELD_TAIL_CHARS)), 'no piece of the key past its first characters went out')
+  t.equal(deltas.map((d) => d.audio?.data ?? '').join(''), 'UklGRiQAAABXQVZF', 'the audio itself is untouched')
+  t.equal(deltas.find((d) => d.audio?.id)?.audio.id, 'audio_1')
+  t.equal(await scrubbedCount(gw.url), 1)
+})
