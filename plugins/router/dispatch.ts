@@ -125,6 +125,13 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
     })
   }
   const laterCandidates = (from: number) => ordered.slice(from + 1).filter(couldAnswer)
+  /** laterCandidates(from).length > 0, without building the list (asked on every stream's launch). */
+  const hasLaterCandidate = (from: number) => {
+    for (let i = from + 1; i < ordered.length; i++) if (couldAnswer(ordered[i])) return true
+    return false
+  }
+  /** The call launched last (the one a hedge would follow). */
+  let newest: Running<T> | undefined
   const describeNext = (from: number) => {
     const later = laterCandidates(from)
     const here = ordered[from]
@@ -133,24 +140,25 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
   }
 
   function launch(c: Candidate, lease: Lease): void {
-    const adaptive = job.stream && attempts + 1 < resilience.maxAttempts && laterCandidates(index).length > 0
+    const adaptive = job.stream && attempts + 1 < resilience.maxAttempts && hasLaterCandidate(index)
     const strategy = job.strategyFor ? (instructionOnly.has(index) ? 'instruction' : job.strategyFor(c)) : undefined
-    running.add(startCall({
+    newest = startCall({
       candidate: c, index, lease, adaptive, strategy, rctx, stream: job.stream, commitDeadlineMs: breakerConfig.timeoutMs,
       settle: job.settle,
       onUpstream: () => void attempts++, // the call reaches the upstream now (a breaker refusal never gets here)
-    }))
+    })
+    running.add(newest)
   }
 
   function hedgeTimer(): { promise: Promise<'hedge'>; clear(): void } | undefined {
     if (!job.stream || hedgeDue || attempts >= resilience.maxAttempts) return undefined
-    const newest = [...running].at(-1)
-    if (!newest || newest.index !== index) return undefined
-    const ms = job.hedgeMs(newest.candidate.entry)
-    if (ms <= 0 || laterCandidates(index).length === 0) return undefined
+    const last = newest
+    if (!last || !running.has(last) || last.index !== index) return undefined
+    const ms = job.hedgeMs(last.candidate.entry)
+    if (ms <= 0 || !hasLaterCandidate(index)) return undefined
     let timer: NodeJS.Timeout | undefined
     const promise = new Promise<'hedge'>((resolve) => {
-      timer = setTimeout(() => resolve('hedge'), Math.max(0, ms - (performance.now() - newest.startedAt)))
+      timer = setTimeout(() => resolve('hedge'), Math.max(0, ms - (performance.now() - last.startedAt)))
     })
     return { promise, clear: () => clearTimeout(timer) }
   }
@@ -251,7 +259,10 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
     }
 
     const hedge = hedgeTimer()
-    const event = await Promise.race([...[...running].map((r) => r.outcome), ...(hedge ? [hedge.promise] : [])])
+    // The usual case, one call and no hedge: its outcome itself (no race, no arrays).
+    const event = !hedge && running.size === 1
+      ? await running.values().next().value!.outcome
+      : await Promise.race([...[...running].map((r) => r.outcome), ...(hedge ? [hedge.promise] : [])])
     hedge?.clear()
     if (event === 'hedge') {
       hedgeDue = true
