@@ -5,16 +5,9 @@
 // undici Pool, the reference. Allocation is deterministic where CPU time is noisy on a shared
 // machine, so it shows an allocation-cutting change at once; the collector's share of the CPU
 // follows it.
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
-import { Writable } from 'node:stream'
 import { Session } from 'node:inspector/promises'
 import { Pool } from 'undici'
-import { loadConfig } from '../config.ts'
-import { buildServer } from '../server.ts'
-import { sseBody } from '../dialects/sse-body.ts'
-import { openAIChatEncoder } from '../dialects/openai-chat/stream.ts'
-import type { ChatRequest } from '../providers/contract.ts'
+import { startInProcessGateway } from './in-process-gateway.ts'
 
 const stream = (process.argv[2] ?? 'stream') === 'stream'
 const CALLS = Number(process.argv[3] ?? 20_000)
@@ -23,24 +16,10 @@ const TOP = 25
 
 interface ProfileNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: ProfileNode[] }
 
-const upstream = fork(new URL('./upstream.ts', import.meta.url).pathname, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-const [{ port }] = (await once(upstream, 'message')) as [{ port: number }]
+const inProcess = await startInProcessGateway(stream)
+const gatewayCall = inProcess.call
 
-const config = loadConfig({
-  CUSTOM_PROVIDERS: 'bench', BENCH_BASE_URL: `http://127.0.0.1:${port}/v1`, BENCH_MODELS: 'bench-model',
-  PROVIDERS_DISABLED: 'ollama,gpt4all,pollinations,local', MODELS_REFRESH_MS: '0', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0',
-})
-const app = await buildServer(config, { logStream: new Writable({ write: (_chunk, _encoding, done) => done() }) as never })
-await app.ready()
-let requestId = 0
-async function gatewayCall(): Promise<void> {
-  const request: ChatRequest = { model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] }
-  const routed = await app.chat(request, { signal: new AbortController().signal, log: app.log, requestId: String(++requestId) })
-  if (!routed.stream) return void JSON.stringify(routed.value)
-  for await (const _bytes of sseBody(routed.value, openAIChatEncoder(routed.provider), (text) => text)) { /* what the socket would get */ }
-}
-
-const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 2048 })
+const pool = new Pool(`http://127.0.0.1:${inProcess.upstreamPort}`, { connections: 2048 })
 const body = JSON.stringify({ model: 'bench-model', stream, stream_options: stream ? { include_usage: true } : undefined, messages: [{ role: 'user', content: 'Say hello.' }] })
 async function undiciCall(): Promise<void> {
   const answer = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body })
@@ -86,6 +65,5 @@ console.log(`  bare undici Pool, same requests: ${kb(reference.perCall)} per cal
 console.log(`\ntiergate's top ${TOP} allocating sites, bytes per call:`)
 for (const [site, bytes] of gateway.sites) console.log(`${(bytes / CALLS).toFixed(0).padStart(7)} B  ${site}`)
 session.disconnect()
-await app.close()
 await pool.close()
-upstream.kill()
+await inProcess.close()
