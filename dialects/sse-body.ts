@@ -14,7 +14,7 @@
 //   only exists once the router has committed, so it never runs before commit.
 //
 // The routes write it straight to the socket (`sendSse`): a `Readable` handed to `reply.send`
-// is piped into the response with end-of-stream listeners on both sides, which cost ~12 % of a
+// is piped into the response with end-of-stream listeners on both sides, which cost ~15 % of a
 // whole streamed request (issue 14). `sseBody` is the same loop as a `Readable`, for callers that
 // want one (tests, bench/in-process.ts).
 import { Readable } from 'node:stream'
