@@ -14,16 +14,30 @@ export const UPSTREAM_MAX_JSON_DEPTH = 128
 /** True when `value` nests objects/arrays deeper than `max` (a flat object is depth 1). Iterative. */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
   if (typeof value !== 'object' || value === null) return false
-  const stack: Array<[object, number]> = [[value, 1]]
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!
+  // Two parallel stacks and `for…in`: no tuple or `Object.values` array per node (this runs on
+  // every upstream JSON text, a stream's events included).
+  const nodes: object[] = [value]
+  const depths: number[] = [1]
+  while (nodes.length > 0) {
+    const node = nodes.pop() as Record<string, unknown>
+    const depth = depths.pop()!
     if (depth > max) return true
-    for (const child of Object.values(node)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    for (const key in node) {
+      const child = node[key]
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child)
+        depths.push(depth + 1)
+      }
     }
   }
   return false
 }
+
+/**
+ * Every level of JSON text opens and closes a bracket: a text of at most 2 × max characters
+ * cannot nest deeper than max, and needs no walk (most stream events are a few hundred bytes).
+ */
+const tooShortToNestDeeperThan = (text: string, max: number) => text.length <= 2 * max
 
 /**
  * JSON.parse for upstream text: its SyntaxError as it is (callers word their own "invalid JSON"),
@@ -31,6 +45,7 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
  */
 export function parseUpstreamJson<T = any>(text: string): T {
   const value = JSON.parse(text)
+  if (tooShortToNestDeeperThan(text, UPSTREAM_MAX_JSON_DEPTH)) return value as T
   if (nestsDeeperThan(value, UPSTREAM_MAX_JSON_DEPTH)) throw new UpstreamError('malformed', `JSON from upstream nests deeper than ${UPSTREAM_MAX_JSON_DEPTH} levels`)
   return value as T
 }
