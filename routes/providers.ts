@@ -24,7 +24,7 @@ export function providerSnapshot(entry: ProviderEntry, discovery: DiscoveryStatu
       models: entry.breakers.snapshot(),
       stats: {
         fires: stats.fires, successes: stats.successes, failures: stats.failures, rejects: stats.rejects,
-        timeouts: stats.timeouts, latencyMean: stats.latencyMean,
+        timeouts: stats.timeouts,
       },
     },
     live: entry.provider.liveScore?.() ?? null,

@@ -70,6 +70,12 @@ export class ProviderBreakers {
       // Nothing listens to opossum's 'snapshot' event, and each one sums the window and sorts
       // every latency in it, on a timer per breaker: ~1 % of the gateway's CPU under load (issue 14).
       enableSnapshots: false,
+      // Nor are its latency percentiles used (ProviderHealth keeps the latency routing reads).
+      // With them on, every call's latency stays in the window, and every failure reads the
+      // window's stats to decide whether to open — which concatenates and sorts all of them: a
+      // provider failing under load paid a sort of every call of the last BREAKER_ROLLING_WINDOW_MS per
+      // failure, a third of the gateway's CPU when each stream was cut and resumed.
+      rollingPercentilesEnabled: false,
     }
     this.provider = this.#create('*', neutralForProvider)
   }
@@ -154,7 +160,7 @@ export class ProviderBreakers {
    * through the provider breaker, which sees a model's fault as neutral (a success) and a model
    * breaker's refusal not at all; the model breakers see the provider's refusals as neutral.
    */
-  stats(): { fires: number; successes: number; failures: number; rejects: number; timeouts: number; latencyMean: number } {
+  stats(): { fires: number; successes: number; failures: number; rejects: number; timeouts: number } {
     const own = this.provider.stats
     const models = [...this.#models.values()].map((b) => b.stats)
     const sum = (pick: (s: typeof own) => number) => models.reduce((n, s) => n + pick(s), 0)
@@ -166,7 +172,6 @@ export class ProviderBreakers {
       failures: own.failures + modelFailures,
       rejects: own.rejects + modelRejects,
       timeouts: own.timeouts + sum((s) => s.timeouts),
-      latencyMean: own.latencyMean,
     }
   }
 
