@@ -2,9 +2,16 @@
 // insertion order, so re-inserting on use moves a session to the end), with a TTL per session.
 // Expired sessions are dropped when touched; SESSION_MAX_COUNT bounds memory either way.
 import type { ChatMessage } from '../../providers/contract.ts'
-import { keptMessages, messageBytes, trimItem, type Session, type SessionLimits, type SessionStore, type TrimItem } from './store.ts'
+import { keptMessages, trimItem, type Session, type SessionLimits, type SessionStore, type TrimItem } from './store.ts'
 
-interface Entry extends Session {
+interface Entry {
+  owner: string
+  /**
+   * The messages as JSON, as the Redis store holds them: a read parses them, so a caller can
+   * never change stored history through what it got — and parsing the joined texts is twice as
+   * fast as `structuredClone` of the objects (3.9 against 7.6 µs for 20 messages), on every turn.
+   */
+  texts: string[]
   expiresAt: number
   /** Per message, what trimming needs (its JSON size is computed once, when it is stored). */
   items: TrimItem[]
@@ -31,18 +38,17 @@ export class MemorySessionStore implements SessionStore {
 
   async get(id: string): Promise<Session | undefined> {
     const entry = this.#touch(id)
-    // Copies: callers must not be able to change stored history by mutating what they got.
-    return entry && { owner: entry.owner, messages: structuredClone(entry.messages) }
+    return entry && { owner: entry.owner, messages: JSON.parse(`[${entry.texts.join(',')}]`) as ChatMessage[] }
   }
 
   async append(id: string, owner: string, messages: ChatMessage[]): Promise<boolean> {
-    const entry = this.#touch(id) ?? { owner, messages: [], items: [], expiresAt: 0 }
+    const entry = this.#touch(id) ?? { owner, texts: [], items: [], expiresAt: 0 }
     if (entry.owner !== owner) return false
-    const added = structuredClone(messages)
-    const all = [...entry.messages, ...added]
-    const items = [...entry.items, ...added.map((m) => trimItem(m, messageBytes(m)))]
+    const added = messages.map((message) => JSON.stringify(message))
+    const texts = [...entry.texts, ...added]
+    const items = [...entry.items, ...added.map((text, i) => trimItem(messages[i], Buffer.byteLength(text)))]
     const kept = keptMessages(items, added.length, this.#limits)
-    entry.messages = all.filter((_, i) => kept[i])
+    entry.texts = texts.filter((_, i) => kept[i])
     entry.items = items.filter((_, i) => kept[i])
     entry.expiresAt = Date.now() + this.#limits.ttlMs
     this.#entries.set(id, entry)

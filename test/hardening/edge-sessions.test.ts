@@ -177,3 +177,23 @@ t.test('the Redis script and keptMessages agree on 400 generated conversations',
   }
   t.equal(disagreements, 0, 'no generated conversation trimmed differently')
 })
+
+t.test('both stores: stored history cannot be changed through what was appended or what was read', async (t) => {
+  const client = new Redis(redis.url)
+  t.teardown(() => client.quit())
+  const limits: SessionLimits = { ttlMs: 60_000, maxCount: 100, maxMessages: 50, maxBytes: 1_000_000 }
+  for (const store of [new MemorySessionStore(limits), new RedisSessionStore(client, limits)]) {
+    const id = randomUUID()
+    const turn: ChatMessage[] = [{ role: 'user', content: 'first' }, { role: 'assistant', content: 'answer', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }]
+    await store.append(id, 'o', turn)
+    ;(turn[0] as { content: string }).content = 'changed after append'
+    turn[1].tool_calls![0].function.arguments = '{"changed":true}'
+    const read = (await store.get(id))!.messages
+    t.equal(read[0].content, 'first', `${store.kind}: appended objects changed afterwards leave the history alone`)
+    t.equal(read[1].tool_calls![0].function.arguments, '{}', `${store.kind}: nested fields too`)
+    ;(read[0] as { content: string }).content = 'changed after read'
+    read.push({ role: 'user', content: 'pushed' })
+    const again = (await store.get(id))!.messages
+    t.same(again.map((m) => m.content), ['first', 'answer'], `${store.kind}: what a reader changes is its own copy`)
+  }
+})
