@@ -1,9 +1,9 @@
 // Ids an Anthropic client expects: messages `msg_…`, tool uses with a non-empty id. An
 // upstream's own id is kept inside (a tool_use id must come back unchanged as tool_use_id, so
 // the translated tool_call_id matches what the upstream issued).
-import { randomBytes } from 'node:crypto'
+import { randomText } from '../random-id.ts'
 
-const randomId = () => randomBytes(12).toString('base64url')
+const randomId = () => randomText(12, 'base64url')
 
 export function messageId(id: unknown): string {
   if (typeof id !== 'string' || !id) return `msg_${randomId()}`
