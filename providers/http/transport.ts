@@ -45,6 +45,8 @@ const ignoreError = () => undefined
 export function readBounded(body: BodyStream, maxBytes: number, declaredLength: string | string[] | undefined): Promise<Buffer> {
   const declared = Number(Array.isArray(declaredLength) ? declaredLength[0] : declaredLength)
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(overCap(body, 'a JSON body', maxBytes, 'UPSTREAM_MAX_BODY_BYTES'))
+  // Destroyed already (its 'close' may have been emitted): nothing more will come.
+  if (body.destroyed) return Promise.reject(body.errored ?? new Error('the upstream body was closed before its end'))
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0

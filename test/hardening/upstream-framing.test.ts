@@ -80,6 +80,28 @@ t.test('readBounded: whole under the cap, refused over it (declared or counted)'
   t.equal((await readBounded(declared, 6, '1000000').catch((e) => e)).kind, 'malformed', 'a Content-Length over the cap fails before reading')
 })
 
+t.test('readBounded: a body destroyed before or while it is read fails, never hangs', async (t) => {
+  const before = body(['abc'])
+  before.destroy()
+  t.ok((await readBounded(before, 6, undefined).catch((e) => e)) instanceof Error, 'destroyed before the read: rejected at once')
+  const failed = body(['abc'])
+  failed.on('error', () => undefined) // its error, emitted before anyone reads it
+  failed.destroy(new Error('socket reset'))
+  await new Promise((r) => setImmediate(r))
+  t.equal((await readBounded(failed, 6, undefined).catch((e) => e)).message, 'socket reset', 'its own error')
+  const slow = new Readable({ read() {} }) as unknown as BodyStream
+  setBodyLimits(slow, DEFAULT_UPSTREAM_LIMITS)
+  const reading = readBounded(slow, 6, undefined)
+  ;(slow as unknown as Readable).push(Buffer.from('ab'))
+  setImmediate(() => slow.destroy())
+  t.ok((await reading.catch((e) => e)) instanceof Error, 'destroyed without an error mid-read: rejected')
+  const aborted = new Readable({ read() {} }) as unknown as BodyStream
+  setBodyLimits(aborted, DEFAULT_UPSTREAM_LIMITS)
+  const whileAborted = readBounded(aborted, 6, undefined)
+  setImmediate(() => aborted.destroy(new Error('aborted')))
+  t.equal((await whileAborted.catch((e) => e)).message, 'aborted', 'destroyed with an error mid-read: that error')
+})
+
 t.test('the whole stream: up to UPSTREAM_MAX_STREAM_BYTES it is read, one byte more is malformed (SSE and NDJSON)', async (t) => {
   const event = 'data: {"x":1}\n\n' // 15 bytes
   const line = '{"x":1}\n' // 8 bytes
