@@ -231,6 +231,8 @@ export function sendSse(reply: FastifyReply, chunks: AsyncIterable<ChatChunk>, e
   res.on('drain', pump.resume)
   // Before the end: the client left (after it: nothing to do, the pump has closed).
   res.on('close', pump.cancel)
-  pump.resume()
+  // Gone already (its 'close' emitted in the turn the router committed): nothing to pull for.
+  if (res.destroyed) pump.cancel()
+  else pump.resume()
   return reply
 }
