@@ -48,6 +48,7 @@ const TEXT_CHANNELS: TextChannel[] = [
     with: (delta, text) => ({ ...delta, audio: { ...(delta as AudioDelta).audio, transcript: text } }) as Delta,
   },
 ]
+const CHANNEL_BY_NAME = new Map(TEXT_CHANNELS.map((channel) => [channel.name, channel]))
 const NO_CHANNELS: TextChannel[] = []
 
 export interface ScrubResult {
@@ -231,10 +232,9 @@ export class StreamScrubber {
     const byChoice = new Map<number, Delta>()
     for (const [key, text] of this.#held) {
       const [choice, field, toolIndex] = key.split(':')
-      const delta = byChoice.get(Number(choice)) ?? {}
+      let delta = byChoice.get(Number(choice)) ?? {}
       if (field === 'tool') (delta.tool_calls ??= []).push({ index: Number(toolIndex), function: { arguments: text } })
-      else if (field === 'audio') (delta as AudioDelta).audio = { transcript: text }
-      else (delta as Record<string, unknown>)[field] = text
+      else delta = CHANNEL_BY_NAME.get(field)!.with(delta, text)
       byChoice.set(Number(choice), delta)
     }
     this.#held.clear()

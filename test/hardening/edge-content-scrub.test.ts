@@ -295,3 +295,12 @@ t.test('an audio answer: a key split across the transcript of two chunks is mask
   t.equal(deltas.find((d) => d.audio?.id)?.audio.id, 'audio_1')
   t.equal(await scrubbedCount(gw.url), 1)
 })
+
+t.test('StreamScrubber: a transcript tail held at the end of the stream is released as a transcript', async (t) => {
+  const scrubber = new StreamScrubber(matcher)
+  const audioChunk = (transcript: string): ChatChunk => ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { audio: { transcript } } as never, finish_reason: null }] })
+  const out = scrubber.accept(audioChunk(`say ${KEY.slice(0, 6)}`))
+  t.equal((out.choices[0].delta as any).audio.transcript, 'say ', 'a tail that could start the key is held')
+  const rest = scrubber.finish()
+  t.same(rest?.choices.map((c) => c.delta), [{ audio: { transcript: KEY.slice(0, 6) } }], 'released where it belongs, not as content')
+})
