@@ -1,8 +1,9 @@
 // npm run bench — what tiergate costs on top of a bare undici pass-through proxy, same run, same
 // upstream, and what each feature on the hot path costs on top of the plain path.
 //   1. Pass-through: autocannon at concurrency 50, non-stream and stream (20 chunks), the bare
-//      proxy, the framework floor (Fastify 5 + undici, one route, nothing else) and tiergate
-//      alternating over rounds: req/s, p50/p99, CPU µs per request of the server process (read
+//      proxy, the framework floor (Fastify 5 + undici, one route, nothing else), the plugin floor
+//      (that plus the libraries tiergate's requests go through, configured as tiergate configures
+//      them: bench/plugin-floor.ts) and tiergate alternating over rounds: req/s, p50/p99, CPU µs per request of the server process (read
 //      from /proc: the steadiest figure on a shared 2-core machine) and RSS.
 //   2. +TTFB at concurrency 1: time to the first body byte, direct to the upstream, through the
 //      bare proxy and through tiergate.
@@ -31,6 +32,7 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
   const origin = `http://127.0.0.1:${upstream.port}`
   const bare = await startChild('bare-proxy.ts', { UPSTREAM_ORIGIN: origin })
   const framework = await startChild('fastify-proxy.ts', { UPSTREAM_ORIGIN: origin })
+  const plugins = await startChild('plugin-floor.ts', { UPSTREAM_ORIGIN: origin })
   const gateway = await startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000' })
   try {
     // Idle: after start-up and one request each (lazy parts loaded), before any load.
@@ -42,13 +44,16 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
       const options = { body: chatBody(stream), connections: CONNECTIONS, durationS: DURATION_S }
       await measure(bare, { ...options, durationS: 2 }) // warm-up: JIT, pools
       await measure(framework, { ...options, durationS: 2 })
+      await measure(plugins, { ...options, durationS: 2 })
       await measure(gateway, { ...options, durationS: 2 })
       const bares: LoadResult[] = []
       const frameworks: LoadResult[] = []
+      const pluginFloors: LoadResult[] = []
       const gateways: LoadResult[] = []
       for (let round = 0; round < ROUNDS; round++) {
         bares.push(await measure(bare, options))
         frameworks.push(await measure(framework, options))
+        pluginFloors.push(await measure(plugins, options))
         gateways.push(await measure(gateway, options))
       }
       const cpuRatios = gateways.map((g, i) => g.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
@@ -56,8 +61,10 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
       const row = (name: string, runs: LoadResult[]) =>
         `| ${label} | ${name} | ${fmt(median(runs.map((r) => r.rps)))} | ${median(runs.map((r) => r.p50))} | ${median(runs.map((r) => r.p99))} | **${fmt(median(runs.map((r) => r.cpuUsPerRequest)))}** | ${runs.reduce((n, r) => n + r.failures, 0)} |`
       const floorRatios = frameworks.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
-      rows.push(row('bare undici proxy', bares), row('Fastify 5 + undici proxy (framework floor)', frameworks), row('tiergate', gateways))
+      const pluginRatios = pluginFloors.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
+      rows.push(row('bare undici proxy', bares), row('Fastify 5 + undici proxy (framework floor)', frameworks), row('+ the plugins tiergate uses (plugin floor)', pluginFloors), row('tiergate', gateways))
       rows.push(`| ${label} | framework floor / bare | | | | ${fmt(median(floorRatios), 2)}× (${fmt(floorRatios[0], 2)}–${fmt(floorRatios.at(-1)!, 2)}) | |`)
+      rows.push(`| ${label} | plugin floor / bare | | | | ${fmt(median(pluginRatios), 2)}× (${fmt(pluginRatios[0], 2)}–${fmt(pluginRatios.at(-1)!, 2)}) | |`)
       rows.push(`| ${label} | **tiergate / bare** | ${fmt(median(rpsRatios), 2)} (${fmt(rpsRatios[0], 2)}–${fmt(rpsRatios.at(-1)!, 2)}) | | | **${fmt(median(cpuRatios), 2)}×** (${fmt(cpuRatios[0], 2)}–${fmt(cpuRatios.at(-1)!, 2)}) | |`)
     }
     const after = { bare: rssMb(bare.pid), gateway: rssMb(gateway.pid) }
@@ -71,7 +78,7 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
       summary.push(`| TTFB at c=1, ${stream ? 'stream' : 'non-stream'} (median of ${TTFB_REQUESTS}; direct ${fmt(direct, 3)} ms) | +${fmt(viaBare - direct, 3)} ms | +${fmt(viaGateway - direct, 3)} ms | +${fmt(viaGateway - viaBare, 3)} ms over bare |`)
     }
   } finally {
-    await stop(gateway, framework, bare)
+    await stop(gateway, plugins, framework, bare)
   }
 }
 

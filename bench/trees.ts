@@ -1,7 +1,7 @@
 // node bench/trees.ts <server> <server> … — the A/B tool: several servers on one mock upstream,
 // measured in alternating rounds (c=50, non-stream and stream): CPU µs per request, median with
 // its range, and RSS after. A server is `bare` (bench/bare-proxy.ts), `floor`
-// (bench/fastify-proxy.ts), or a tiergate tree — a directory, started with its own server.ts as
+// (bench/fastify-proxy.ts), `plugins` (bench/plugin-floor.ts), or a tiergate tree — a directory, started with its own server.ts as
 // `npm start` runs it, e.g. a `git worktree` of the commit before a change — optionally with
 // environment after a `?`: `/tmp/before?STREAM_RESUME=0`. What every performance change in the
 // README was kept or dropped by.
@@ -27,7 +27,7 @@ function startTree(spec: string, origin: string): Promise<Server> {
 
 const specs = process.argv.slice(2)
 if (specs.length === 0) {
-  console.error('usage: node bench/trees.ts <bare|floor|dir[?ENV=value&…]> …')
+  console.error('usage: node bench/trees.ts <bare|floor|plugins|dir[?ENV=value&…]> …')
   process.exit(2)
 }
 const upstream = await startChild('upstream.ts')
@@ -37,6 +37,7 @@ try {
   for (const spec of specs) {
     const server = spec === 'bare' ? await startChild('bare-proxy.ts', { UPSTREAM_ORIGIN: origin })
       : spec === 'floor' ? await startChild('fastify-proxy.ts', { UPSTREAM_ORIGIN: origin })
+        : spec === 'plugins' ? await startChild('plugin-floor.ts', { UPSTREAM_ORIGIN: origin })
         : await startTree(spec, origin)
     servers.push({ spec, server })
   }
