@@ -48,3 +48,16 @@ export async function startInProcessGateway(stream: boolean): Promise<InProcessG
     },
   }
 }
+
+/** Calls `call` `concurrency` at a time, each as soon as the one before it ends, for `ms`; how many ended. */
+export async function callsFor(call: () => Promise<void>, ms: number, concurrency: number): Promise<number> {
+  let calls = 0
+  const until = Date.now() + ms
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < until) {
+      await call()
+      calls++
+    }
+  }))
+  return calls
+}

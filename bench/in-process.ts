@@ -3,7 +3,7 @@
 // and, for a stream, the SSE body the route would write, 50 calls at a time; CPU µs per call
 // (process.cpuUsage, median of 5 rounds with the range). Set beside `npm run bench`'s figures it
 // splits tiergate's cost into the framework's part (Fastify, hooks) and its own.
-import { startInProcessGateway } from './in-process-gateway.ts'
+import { callsFor, startInProcessGateway } from './in-process-gateway.ts'
 
 const stream = (process.argv[2] ?? 'stream') === 'stream'
 const seconds = Number(process.argv[3] ?? 3)
@@ -13,17 +13,7 @@ const ROUNDS = 5
 const gateway = await startInProcessGateway(stream)
 const oneRequest = gateway.call
 
-async function run(ms: number): Promise<number> {
-  let calls = 0
-  const until = Date.now() + ms
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < until) {
-      await oneRequest()
-      calls++
-    }
-  }))
-  return calls
-}
+const run = (ms: number) => callsFor(oneRequest, ms, CONCURRENCY)
 
 await run(2000) // warm-up: JIT, pools
 const perCall: number[] = []

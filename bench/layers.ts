@@ -12,7 +12,7 @@
 // differences well beyond the ranges mean anything. Naming layers (`adapter,router`) runs only
 // those: under `node --cpu-prof`, a profile of one layer (bench/README.md's recipe).
 import { Pool } from 'undici'
-import { startInProcessGateway } from './in-process-gateway.ts'
+import { callsFor, startInProcessGateway } from './in-process-gateway.ts'
 import { Attempt } from '../plugins/router/attempt.ts'
 import { isStream, type CallContext, type ChatChunk, type ChatRequest } from '../providers/contract.ts'
 import { sseBody } from '../dialects/sse-body.ts'
@@ -71,17 +71,7 @@ const allLayers: Array<[string, () => Promise<void>]> = [
 const only = process.argv[4]?.split(',')
 const layers = only ? allLayers.filter(([name]) => only.includes(name)) : allLayers
 
-async function run(call: () => Promise<void>, ms: number): Promise<number> {
-  let calls = 0
-  const until = Date.now() + ms
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < until) {
-      await call()
-      calls++
-    }
-  }))
-  return calls
-}
+const run = (call: () => Promise<void>, ms: number) => callsFor(call, ms, CONCURRENCY)
 
 for (const [, call] of layers) await run(call, 1_500) // warm-up: JIT, pools
 const perCall = new Map<string, number[]>()
