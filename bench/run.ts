@@ -3,8 +3,9 @@
 //   1. Pass-through: autocannon at concurrency 50, non-stream and stream (20 chunks), the bare
 //      proxy, the framework floor (Fastify 5 + undici, one route, nothing else), the plugin floor
 //      (that plus the libraries tiergate's requests go through, configured as tiergate configures
-//      them: bench/plugin-floor.ts) and tiergate alternating over rounds: req/s, p50/p99, CPU µs per request of the server process (read
-//      from /proc: the steadiest figure on a shared 2-core machine) and RSS.
+//      them: bench/plugin-floor.ts) and tiergate alternating over rounds: req/s, p50/p99, CPU µs
+//      per request of the server process (read from /proc: the steadiest figure on a shared
+//      2-core machine) and RSS.
 //   2. +TTFB at concurrency 1: time to the first body byte, direct to the upstream, through the
 //      bare proxy and through tiergate.
 //   3. Features: one gateway per scenario (Anthropic Messages in, Responses in, a resumed stream,

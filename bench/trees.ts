@@ -1,10 +1,11 @@
 // node bench/trees.ts <server> <server> … — the A/B tool: several servers on one mock upstream,
 // measured in alternating rounds (c=50, non-stream and stream): CPU µs per request, median with
 // its range, and RSS after. A server is `bare` (bench/bare-proxy.ts), `floor`
-// (bench/fastify-proxy.ts), `plugins` (bench/plugin-floor.ts), or a tiergate tree — a directory, started with its own server.ts as
-// `npm start` runs it, e.g. a `git worktree` of the commit before a change — optionally with
-// environment after a `?`: `/tmp/before?STREAM_RESUME=0`. What every performance change in the
-// README was kept or dropped by.
+// (bench/fastify-proxy.ts), `plugins` (bench/plugin-floor.ts), or a tiergate tree — a
+// directory, started with its own server.ts as `npm start` runs it, e.g. a `git worktree` of
+// the commit before a change — optionally with environment after a `?`:
+// `/tmp/before?STREAM_RESUME=0`. What every performance change in the README was kept or
+// dropped by.
 //   BENCH_DURATION_S (4), BENCH_ROUNDS (5), BENCH_MODES (false,true: non-stream, stream),
 //   BENCH_TTFB_REQUESTS (0: off; else each round also takes each server's TTFB at c=1, the
 //   median of that many sequential requests, as `npm run bench` does once)
