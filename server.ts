@@ -1,12 +1,12 @@
 // Entry point: builds Fastify with the server options, registers the app, listens, and
 // closes gracefully on SIGTERM/SIGINT. `npm start` and the container run this file.
 import Fastify, { type FastifyInstance } from 'fastify'
-import { randomUUID } from 'node:crypto'
 import pino, { type DestinationStream } from 'pino'
 import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import app from './app.ts'
 import { loadConfig, ConfigError, type Config } from './config.ts'
 import { clientErrorHandler, frameworkErrors } from './plugins/http-errors.ts'
+import { requestIdOf } from './plugins/request-context.ts'
 import { createRedactor, logRedaction, registerSecrets } from './plugins/redact.ts'
 
 /**
@@ -16,7 +16,6 @@ import { createRedactor, logRedaction, registerSecrets } from './plugins/redact.
  */
 const LISTEN_BACKLOG = 4096
 
-const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/
 
 /** Node's own limit on receiving the headers; it may not exceed the whole request's. */
 const NODE_HEADERS_TIMEOUT_MS = 60_000
@@ -75,11 +74,7 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     // Socket inactivity: a connection that sends and receives nothing this long is closed.
     connectionTimeout: config.server.connectionTimeoutMs,
     routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
-    // A caller's own x-request-id is kept (tracing across services), if it is sane.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID()
-    },
+    genReqId: requestIdOf,
     return503OnClosing: true,
     // TRUST_PROXY: the client address comes from X-Forwarded-For only behind a proxy we trust.
     // (A hop count as proxy-addr reads it: trust the nearest N hops; Fastify's types omit numbers.)

@@ -19,7 +19,7 @@ export const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, ha
 // Upstream latency: fast local models answer in tens of ms, slow free tiers in tens of seconds.
 const LATENCY_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160]
 // Whole HTTP requests: same range, since a stream's request lasts as long as the stream.
-const REQUEST_BUCKETS_S = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+export const REQUEST_BUCKETS_S = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 
 /** Route pattern, never the raw URL: ids in paths would make a series per request. */
 const UNMATCHED_ROUTE = 'unmatched'
