@@ -22,11 +22,12 @@ const stream = (process.argv[2] ?? 'json') === 'stream'
 const seconds = Number(process.argv[3] ?? 2)
 const ROUNDS = 5
 const CONCURRENCY = 50
-const TIMEOUTS = { connectMs: 5_000, firstByteMs: 30_000, idleMs: 30_000, totalMs: 60_000 }
 
 const gateway = await startInProcessGateway(stream)
 const { app } = gateway
 const entry = app.providers.list()[0]
+/** The provider's own limits, as a dispatch attempt hands them to the adapter. */
+const timeouts = entry.settings.timeouts
 const pool = new Pool(`http://127.0.0.1:${gateway.upstreamPort}`, { connections: 2_048 })
 const upstreamBody = JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
 const chatRequest = (): ChatRequest => ({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
@@ -37,7 +38,7 @@ async function consume(result: unknown, provider: string): Promise<void> {
   if (!isStream(result as never)) return void JSON.stringify(result)
   for await (const _bytes of sseBody(result as AsyncGenerator<ChatChunk>, openAIChatEncoder(provider), noRedaction)) { /* the socket's share */ }
 }
-const context = (signal: AbortSignal): CallContext => ({ signal, log: app.log, requestId: '1', apiKey: undefined, timeouts: TIMEOUTS })
+const context = (signal: AbortSignal): CallContext => ({ signal, log: app.log, requestId: '1', apiKey: undefined, timeouts })
 
 const allLayers: Array<[string, () => Promise<void>]> = [
   ['undici', async () => {
@@ -51,7 +52,7 @@ const allLayers: Array<[string, () => Promise<void>]> = [
   }],
   ['+ attempt and breakers', async () => {
     const client = new AbortController()
-    const attempt = new Attempt(client.signal, TIMEOUTS.totalMs)
+    const attempt = new Attempt(client.signal, timeouts.totalMs)
     try {
       await consume(await entry.breakers.fire('bench-model', () => entry.provider.chat(chatRequest(), context(attempt.signal))), entry.name)
     } finally {
