@@ -123,13 +123,12 @@ function streamError(error: unknown): UpstreamError {
 
 /** Where a learned chunk's text varies: its one choice's delta text. */
 type TextSlot = 'content' | 'reasoning_content'
-/** Stands in for the slot's text while a chunk is learned; must occur nowhere else in its text. */
-const SLOT_MARK = 'tiergate:slot'
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 /**
- * A learned shape that met no chunk of its shape stops the learning until one does: each costs a
- * stringify, and some upstreams vary more than the text in every chunk (OpenAI's `obfuscation`).
+ * A learned shape that met no chunk of its shape stops the learning until one does: some
+ * upstreams vary more than the text in every chunk (OpenAI's `obfuscation`), and each learning
+ * costs a walk of the chunk, scans of its text and three copies.
  */
 const MAX_LEARNS_WITHOUT_HIT = 1
 
@@ -166,6 +165,30 @@ function slotOf(parsed: unknown): TextSlot | undefined {
 }
 
 /**
+ * Where the slot's text sits in `data`, the JSON text that parsed to a chunk whose slot holds
+ * `text`: [start, end), or undefined when that cannot be known from the text alone.
+ *
+ * Without a backslash in `data`, every key is spelled as it is and every string ends at its
+ * next quote. A key named like the slot is then `"<slot>"` in the text, and a string value
+ * of that name is too: when `"<slot>"` occurs once, it is the one key of that name in the whole
+ * document — so the delta's own key, as the delta holds a string under it (a duplicate key, an
+ * overridden duplicate `choices`, the same key elsewhere: each makes a second occurrence).
+ * Its value follows as `:"…"` (anything else, say a space before the colon, is not learned).
+ */
+function slotIn(data: string, slot: TextSlot, text: string): [start: number, end: number] | undefined {
+  if (data.includes('\\')) return undefined
+  const key = `"${slot}"`
+  const at = data.indexOf(key)
+  if (at === -1 || data.indexOf(key, at + key.length) !== -1) return undefined
+  const start = at + key.length + 2
+  if (data.charCodeAt(start - 2) !== 0x3a || data.charCodeAt(start - 1) !== QUOTE) return undefined // `:"`
+  const end = data.indexOf('"', start)
+  // Always so, by the argument above; checked, as the chunks built from it rest on it.
+  if (end === -1 || data.slice(start, end) !== text) return undefined
+  return [start, end]
+}
+
+/**
  * JSON.parse for the `data` of one stream's events, cheaper from the second chunk of a shape on
  * (issue 14: parsing was the largest cost per chunk of the stream path). A stream's chunks mostly
  * differ only in their text: a chunk whose data is a learned chunk's data with another plain
@@ -173,10 +196,11 @@ function slotOf(parsed: unknown): TextSlot | undefined {
  * from the learned chunk — the very object JSON.parse gives for it, as the rest of the text is
  * the same. Anything else is parsed (and its failures are JSON.parse's own).
  *
- * A chunk is learned only when its data is exactly JSON.stringify's text of what it parses to
- * (so where its delta's text sits is known) and every value in it but its one choice and that
- * choice's delta is a string, number, boolean or null (so a copy of three objects shares nothing
- * with another chunk).
+ * A chunk is learned when where its delta's text sits is known from its text alone (slotIn)
+ * and every value in it but its one choice and that choice's delta is a string, number,
+ * boolean or null (so a copy of three objects shares nothing with another chunk). The text
+ * around the slot is the learned chunk's own: however it spells its numbers or orders its
+ * keys, a chunk with the same text around another plain string parses to the same values.
  */
 export class StreamChunkParser {
   #template: Loose | undefined
@@ -210,20 +234,17 @@ export class StreamChunkParser {
   #learn(parsed: unknown, data: string): void {
     const slot = slotOf(parsed)
     if (slot === undefined) return
-    this.#learnsWithoutHit++
     const chunk = parsed as Loose
     const choice = chunk.choices[0]
-    const marked = JSON.stringify({ ...chunk, choices: [{ ...choice, delta: { ...choice.delta, [slot]: SLOT_MARK } }] })
-    const at = marked.indexOf(SLOT_MARK)
-    if (marked.indexOf(SLOT_MARK, at + 1) !== -1) return
-    const prefix = marked.slice(0, at)
-    const suffix = marked.slice(at + SLOT_MARK.length)
-    if (prefix + JSON.stringify(choice.delta[slot]).slice(1, -1) + suffix !== data) return
+    const at = slotIn(data, slot, choice.delta[slot])
+    // Not counted: a chunk that cannot be learned (a `\n` in its text) costs a walk and a scan; the next one may be.
+    if (at === undefined) return
+    this.#learnsWithoutHit++
     // A copy: the chunk handed out is changed downstream (normalised, marked with its RAW_JSON).
     this.#template = { ...chunk, choices: [{ ...choice, delta: { ...choice.delta } }] }
     this.#slot = slot
-    this.#prefix = prefix
-    this.#suffix = suffix
+    this.#prefix = data.slice(0, at[0])
+    this.#suffix = data.slice(at[1])
   }
 }
 

@@ -115,3 +115,61 @@ t.test('openAIChunks: the chunks of a stream are those of JSON.parse, normalised
   }
   t.strictSame(got, expected)
 })
+
+/** How many times JSON.parse runs while `run` does. */
+function jsonParsesDuring(run: () => void): number {
+  const parse = JSON.parse
+  let calls = 0
+  JSON.parse = ((...args: Parameters<typeof JSON.parse>) => {
+    calls++
+    return parse(...args)
+  }) as typeof JSON.parse
+  try {
+    run()
+  } finally {
+    JSON.parse = parse
+  }
+  return calls
+}
+
+t.test('a stream of text chunks is parsed until one is learned, then built', async (t) => {
+  const texts = Array.from({ length: 10 }, (_, i) => `token${i} `)
+  const cases: Array<[name: string, datas: string[], parses: number]> = [
+    ['role chunk, then text', [chunk({ role: 'assistant', content: '' }), ...texts.map((text) => chunk({ content: text }))], 2],
+    ['reasoning text', texts.map((text) => chunk({ reasoning_content: text })), 1],
+    // Learned from its own text: a number spelled 1e3 is the same number in every chunk.
+    ['non-canonical numbers', texts.map((text) => `{"id":"c","created":1e3,"choices":[{"index":0,"delta":{"content":"${text}"}}]}`), 1],
+    // A chunk with an escape cannot be learned; the next one can.
+    ['an escape in the first text', [chunk({ content: 'line\nbreak' }), ...texts.map((text) => chunk({ content: text }))], 2],
+    // Every chunk differs outside its text (OpenAI's obfuscation): learned once, then parsed.
+    ['varies outside the text', texts.map((text, i) => chunk({ content: text }, { obfuscation: `x${i}` })), 10],
+  ]
+  for (const [name, datas, parses] of cases) {
+    const parser = new StreamChunkParser()
+    const got: unknown[] = []
+    t.equal(jsonParsesDuring(() => { for (const data of datas) got.push(parser.parse(data)) }), parses, `${name}: JSON.parse runs`)
+    t.strictSame(got, datas.map((data) => JSON.parse(data)), `${name}: the same objects as JSON.parse`)
+  }
+})
+
+t.test('texts where the slot cannot be told from the text alone are never learned', async (t) => {
+  // Each pair: a learnable-looking chunk, then the same text around another string. Built from a
+  // wrong slot, the second would differ from JSON.parse; parsed, it cannot.
+  const pairs: Array<[name: string, data: (text: string) => string]> = [
+    // The same key at the top level, the delta's spelled with a space: `"content"` twice.
+    ['the key twice, once spaced', (text) => `{"content":"${text}","choices":[{"index":0,"delta":{"content" : "${text}"}}]}`],
+    // A duplicate key spelled with an escape: JSON.parse keeps the last.
+    ['an escaped duplicate key', (text) => `{"choices":[{"index":0,"delta":{"content":"${text}","\\u0063ontent":"a"}}]}`],
+    // An overridden duplicate `choices`: JSON.parse keeps the second.
+    ['an overridden choices', (text) => `{"choices":[{"index":0,"delta":{"content":"${text}"}}],"choices":[{"index":0,"delta":{"content":"a"}}]}`],
+    // A string value spelled like the key.
+    ['the key as a value', (text) => `{"id":"content","choices":[{"index":0,"delta":{"content":"${text}"}}]}`],
+  ]
+  for (const [name, data] of pairs) {
+    const datas = [data('a'), data('b'), data('c')]
+    const parser = new StreamChunkParser()
+    const got: unknown[] = []
+    t.equal(jsonParsesDuring(() => { for (const d of datas) got.push(parser.parse(d)) }), datas.length, `${name}: every chunk parsed`)
+    t.strictSame(got, datas.map((d) => JSON.parse(d)), `${name}: the same objects as JSON.parse`)
+  }
+})
