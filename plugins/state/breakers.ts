@@ -50,6 +50,13 @@ export class ProviderBreakers {
   /** The whole provider (unreachable = every model out). '*' in events. */
   readonly provider: Breaker
   readonly #models = new Map<string, Breaker>()
+  /**
+   * When each model breaker was last used (a count of uses), for eviction. Stamped rather than
+   * kept as Map order: moving a key to the end of a Map on every call (delete + set) made the
+   * Map rehash as its deleted entries piled up — two allocations a call (issue 14).
+   */
+  readonly #usedAt = new Map<string, number>()
+  #uses = 0
   readonly #options: ConstructorParameters<typeof CircuitBreaker>[1]
   readonly #keyed: boolean
   readonly #onTransition: (t: BreakerTransition) => void
@@ -90,23 +97,34 @@ export class ProviderBreakers {
 
   /** The breaker of one model, created on first use. */
   forModel(model: string): Breaker {
+    // An existing key's value is replaced in place: no allocation.
+    this.#usedAt.set(model, ++this.#uses)
     const known = this.#models.get(model)
-    if (known) {
-      // Map order = recency of use, for eviction.
-      this.#models.delete(model)
-      this.#models.set(model, known)
-      return known
-    }
+    if (known) return known
     const breaker = this.#create(model, (err) => neutralForModel(err, this.#keyed))
     this.#models.set(model, breaker)
     if (this.#models.size > MAX_MODEL_BREAKERS) this.#evict()
     return breaker
   }
 
+  /** The least recently used closed breaker goes, else the least recently used one. */
   #evict(): void {
-    const victim = [...this.#models].find(([, b]) => breakerState(b) === 'closed') ?? this.#models.entries().next().value!
-    this.#models.delete(victim[0])
-    victim[1].shutdown()
+    let victim: string | undefined
+    let victimClosed = false
+    let victimUsedAt = Infinity
+    for (const [model, breaker] of this.#models) {
+      const closed = breakerState(breaker) === 'closed'
+      const usedAt = this.#usedAt.get(model) ?? 0
+      if ((closed && !victimClosed) || (closed === victimClosed && usedAt < victimUsedAt)) {
+        victim = model
+        victimClosed = closed
+        victimUsedAt = usedAt
+      }
+    }
+    if (victim === undefined) return
+    this.#models.get(victim)!.shutdown()
+    this.#models.delete(victim)
+    this.#usedAt.delete(victim)
   }
 
   /** Without creating one: a model never seen is closed. */
@@ -183,5 +201,6 @@ export class ProviderBreakers {
     this.provider.shutdown()
     for (const b of this.#models.values()) b.shutdown()
     this.#models.clear()
+    this.#usedAt.clear()
   }
 }

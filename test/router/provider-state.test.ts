@@ -115,6 +115,24 @@ t.test('model breakers are bounded in number', async (t) => {
   t.equal(breakers.snapshot().length, MAX_MODEL_BREAKERS)
 })
 
+t.test('the model breaker evicted is the least recently used closed one', async (t) => {
+  const { MAX_MODEL_BREAKERS } = await import('../../plugins/state/breakers.ts')
+  const breakers = new ProviderBreakers('p', { timeoutMs: 0, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 5, rollingWindowMs: 10_000 }, false, () => undefined)
+  t.teardown(() => breakers.shutdown())
+  for (let i = 0; i < MAX_MODEL_BREAKERS; i++) breakers.forModel(`model-${i}`)
+  breakers.apply('model-0', 'open') // the oldest, but open: kept (its state is what keeps traffic off)
+  breakers.forModel('model-1') // the next oldest, used again: now the most recent
+  const models = () => breakers.snapshot().map((s) => s.model)
+  breakers.forModel('new-a')
+  t.notOk(models().includes('model-2'), 'the least recently used closed one went')
+  t.ok(models().includes('model-0'), 'the open one stayed')
+  t.ok(models().includes('model-1'), 'the one used again stayed')
+  breakers.forModel('new-b')
+  t.notOk(models().includes('model-3'), 'then the next least recently used')
+  t.equal(breakers.stateFor('model-0'), 'open')
+  t.equal(breakers.snapshot().length, MAX_MODEL_BREAKERS)
+})
+
 t.test('key pool: cooldowns per key and model, 401 for every model, a bounded map', async (t) => {
   const pool = new KeyPool(['k-one-1111', 'k-two-2222'], 3_600_000)
   const now = 1_000_000
