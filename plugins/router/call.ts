@@ -58,12 +58,8 @@ export function startCall<T>(o: {
     log: o.rctx.log,
     requestId: o.rctx.requestId,
     apiKey: o.lease.key,
-    timeouts: {
-      connectMs: t.connectMs,
-      firstByteMs: o.adaptive ? c.entry.health.adaptiveFirstByteMs(t.firstByteMs, t.firstByteMinMs, t.adaptiveFactor) : t.firstByteMs,
-      idleMs: t.idleMs,
-      totalMs: t.totalMs,
-    },
+    // The provider's own limits as they are, unless this attempt's first-byte limit is the adaptive one.
+    timeouts: o.adaptive ? { ...t, firstByteMs: c.entry.health.adaptiveFirstByteMs(t.firstByteMs, t.firstByteMinMs, t.adaptiveFactor) } : t,
   }
   // Only a stream's breaker call waits for its end; a JSON call is over at its commit point.
   let end: (err?: UpstreamError) => void = () => undefined
@@ -72,27 +68,23 @@ export function startCall<T>(o: {
         end = (err) => (err ? reject(err) : resolve())
       })
     : undefined
-  let committed: (value: T) => void = () => undefined
-  const commit = new Promise<T>((resolve) => { committed = resolve })
+  // One promise, settled by whichever comes first: the commit inside the breaker call, or the
+  // breaker call's failure before it (a failure after commit finds it settled: a no-op). A race
+  // of the two would cost each call four promises more (issue 14).
+  let settled!: (outcome: Outcome<T>) => void
+  const outcome = new Promise<Outcome<T>>((resolve) => { settled = resolve })
+  const run: Running<T> = {
+    candidate: c, index: o.index, attempt, ctx, lease: o.lease, strategy: o.strategy, adaptive: o.adaptive, startedAt: performance.now(), end, outcome,
+  }
   const fired = c.entry.breakers.fire(c.model, async () => {
     o.onUpstream()
     attempt.armCommitDeadline(o.commitDeadlineMs)
     const value = await o.settle(c, ctx, attempt, o.strategy)
     attempt.disarmCommitDeadline()
-    committed(value)
+    settled({ run, ok: true, value })
     if (o.stream) await ended // the breaker sees the stream's own end
   })
-  // A rejection after commit (a mid-stream fault) has been counted; nobody else awaits `fired`.
-  fired.catch(() => undefined)
-  const run: Running<T> = {
-    candidate: c, index: o.index, attempt, ctx, lease: o.lease, strategy: o.strategy, adaptive: o.adaptive, startedAt: performance.now(), end,
-    outcome: Promise.race([
-      commit.then((value) => ({ run, ok: true as const, value })),
-      fired.then(
-        () => new Promise<never>(() => undefined), // settled after commit: `commit` has won already
-        (thrown) => ({ run, ok: false as const, error: callFailure(thrown, attempt.signal) }),
-      ),
-    ]),
-  }
+  // A rejection after commit (a mid-stream fault) has been counted; it settles nothing then.
+  fired.catch((thrown: unknown) => settled({ run, ok: false, error: callFailure(thrown, attempt.signal) }))
   return run
 }

@@ -104,7 +104,8 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
   const { rctx, ordered } = job
   const failures: FailedAttempt[] = []
   const running = new Set<Running<T>>()
-  const instructionOnly = new Set<number>() // candidates that refused a prefill in this request
+  /** Candidates that refused a prefill in this request (made on the first refusal: rare). */
+  let instructionOnly: Set<number> | undefined
   let attempts = job.attemptsBefore
   let index = 0
   let retries = 0
@@ -141,7 +142,7 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
 
   function launch(c: Candidate, lease: Lease): void {
     const adaptive = job.stream && attempts + 1 < resilience.maxAttempts && hasLaterCandidate(index)
-    const strategy = job.strategyFor ? (instructionOnly.has(index) ? 'instruction' : job.strategyFor(c)) : undefined
+    const strategy = job.strategyFor ? (instructionOnly?.has(index) ? 'instruction' : job.strategyFor(c)) : undefined
     newest = startCall({
       candidate: c, index, lease, adaptive, strategy, rctx, stream: job.stream, commitDeadlineMs: breakerConfig.timeoutMs,
       settle: job.settle,
@@ -190,7 +191,7 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
       case 'next_key':
         return
       case 'retry_as_instruction':
-        instructionOnly.add(index)
+        ;(instructionOnly ??= new Set()).add(index)
         return
       case 'same_provider':
         if (running.size > 0) break // a hedge is running: it is the retry
