@@ -64,6 +64,17 @@ interface Affinity {
 /** Per-request fallbacks: strings only, whatever the client sent. */
 const modelList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((m): m is string => typeof m === 'string' && m.length > 0) : [])
 
+/**
+ * The request as it goes upstream, and the models it asks for: its own fallbacks (`models`,
+ * `fallbacks`) are the gateway's, never forwarded. Most requests have none, and need no copy of
+ * themselves or list of models (issue 14).
+ */
+function withoutOwnFallbacks(req: ChatRequest): { upstreamReq: ChatRequest; requested: string | string[] } {
+  if (req.models === undefined && req.fallbacks === undefined) return { upstreamReq: req, requested: req.model }
+  const { models, fallbacks, ...upstreamReq } = req
+  return { upstreamReq, requested: requestedModels(req.model, [...modelList(models), ...modelList(fallbacks)]) }
+}
+
 export default fp(async function router(app: FastifyInstance) {
   const { routing, streaming } = app.config
   const redact = createRedactor(app.config.secrets)
@@ -73,17 +84,9 @@ export default fp(async function router(app: FastifyInstance) {
   const deps: DispatchDeps = {
     config: app.config,
     redact,
-    emitAttempt: () => undefined, // replaced per request (needs the request id)
-    logFailure: () => undefined,
-    logKeyRejected: () => undefined,
-  }
-  function depsFor(rctx: RequestContext, operation: 'chat' | 'embed', stream: boolean): DispatchDeps {
-    return {
-      ...deps,
-      emitAttempt: (e) => app.events.emit('attempt', { requestId: rctx.requestId, operation, stream, ...e, outcome: e.outcome as never }),
-      logFailure: (e) => rctx.log.warn(e, 'upstream attempt failed'),
-      logKeyRejected: (e) => rctx.log.error(e, 'upstream rejected a key; it is out for KEY_AUTH_COOLDOWN_MS'),
-    }
+    emitAttempt: (e) => app.events.emit('attempt', e),
+    logFailure: (rctx, e) => rctx.log.warn(e, 'upstream attempt failed'),
+    logKeyRejected: (rctx, e) => rctx.log.error(e, 'upstream rejected a key; it is out for KEY_AUTH_COOLDOWN_MS'),
   }
 
   function describe(failures: FailedAttempt[]): string {
@@ -116,7 +119,7 @@ export default fp(async function router(app: FastifyInstance) {
     const emitRouted = (outcome: 'success' | 'client_error' | 'failed', attempts: number, fallback: boolean, entry?: ProviderEntry) =>
       app.events.emit('routed', { requestId: job.rctx.requestId, operation, model, outcome, provider: entry?.name, tier: entry?.tier, firstTier, attempts, fallback })
     try {
-      const call = await dispatch(depsFor(job.rctx, operation, job.stream), { ...job, attemptsBefore: 0 })
+      const call = await dispatch(deps, { ...job, attemptsBefore: 0 })
       emitRouted('success', call.attempts, call.failures.length > 0 || call.candidate !== job.ordered[0], call.candidate.entry)
       return call
     } catch (err) {
@@ -142,9 +145,7 @@ export default fp(async function router(app: FastifyInstance) {
     async chat(req, rctx) {
       const stream = req.stream === true
       const includeUsage = req.stream_options?.include_usage === true
-      // Per-request fallbacks are the gateway's: never forwarded upstream.
-      const { models: ownModels, fallbacks: ownFallbacks, ...upstreamReq } = req
-      const requested = requestedModels(req.model, [...modelList(ownModels), ...modelList(ownFallbacks)])
+      const { upstreamReq, requested } = withoutOwnFallbacks(req)
       let all = resolveCandidates(requested, app.providers, routing.aliases)
       // A model no catalog has: the catalogs may be stale (plugins/discovery.ts, rate-limited).
       if (all.length === 0 && await app.discovery.refreshForUnknownModel(req.model)) all = resolveCandidates(requested, app.providers, routing.aliases)
@@ -202,7 +203,7 @@ export default fp(async function router(app: FastifyInstance) {
       const value = closeIfNeverRead(continuedStream({
         app, rctx, answer, first: call, all, redact,
         attemptsSoFar: call.attempts,
-        depsFor: () => depsFor(rctx, 'chat', true),
+        deps,
         continuationJob: (ordered) => ({
           ...streamJob,
           ordered,

@@ -27,7 +27,7 @@ export interface ContinuedStreamOptions {
   all: Candidate[]
   redact(s: string): string
   attemptsSoFar: number
-  depsFor(): DispatchDeps
+  deps: DispatchDeps
   continuationJob(ordered: Candidate[]): Omit<Job<OpenedStream>, 'attemptsBefore'>
   order(candidates: Candidate[]): Candidate[]
 }
@@ -214,7 +214,7 @@ async function* continuedBatches(o: ContinuedStreamOptions): AsyncGenerator<Chat
       return undefined
     }
     try {
-      const call = await dispatch(o.depsFor(), { ...o.continuationJob(ordered), attemptsBefore: attempts })
+      const call = await dispatch(o.deps, { ...o.continuationJob(ordered), attemptsBefore: attempts })
       const strategy = call.strategy ?? 'instruction'
       answer!.startLeg(strategy, call.candidate.model)
       report(from, where(call.candidate), strategy, 'resumed', err)

@@ -12,6 +12,7 @@ import { UpstreamError } from '../../providers/upstream-error.ts'
 import type { ProviderEntry } from '../registry.ts'
 import type { Config } from '../../config.ts'
 import type { RequestContext } from '../router.ts'
+import type { AttemptEvent } from '../events.ts'
 import type { Attempt } from './attempt.ts'
 import { startCall, type Lease, type Running } from './call.ts'
 import { couldAnswer, type Candidate } from './candidates.ts'
@@ -82,12 +83,13 @@ export class DispatchError extends Error {
   }
 }
 
+/** The same for every request (a request's own parts come with its job): made once, not per request. */
 export interface DispatchDeps {
   config: Config
   redact(s: string): string
-  emitAttempt(e: { provider: string; tier: number; model: string; outcome: string; latencyMs: number; firstByteMs: number | undefined }): void
-  logFailure(e: { provider: string; model: string; kind: string; status: number | undefined; err: string }): void
-  logKeyRejected(e: { provider: string; key: string; status: number | undefined }): void
+  emitAttempt(e: AttemptEvent): void
+  logFailure(rctx: RequestContext, e: { provider: string; model: string; kind: string; status: number | undefined; err: string }): void
+  logKeyRejected(rctx: RequestContext, e: { provider: string; key: string; status: number | undefined }): void
 }
 
 /** Why a candidate is passed over without a call: a breaker open for its model, or it cannot serve this request. */
@@ -279,25 +281,25 @@ export async function dispatch<T>(deps: DispatchDeps, job: Job<T>): Promise<Call
       const firstByteMs = attempt.elapsedMs()
       c.entry.keys.succeeded(run.lease.key, c.model)
       if (job.stream) c.entry.health.recordFirstByte(firstByteMs)
-      deps.emitAttempt({ provider: c.entry.name, tier: c.entry.tier, model: c.model, outcome: 'success', latencyMs: firstByteMs, firstByteMs })
+      deps.emitAttempt({ requestId: rctx.requestId, provider: c.entry.name, tier: c.entry.tier, model: c.model, operation: job.operation, stream: job.stream, outcome: 'success', latencyMs: firstByteMs, firstByteMs })
       return { candidate: c, attempt, key: run.lease.key, keyFingerprint: run.lease.fingerprint, end: run.end, firstByteMs, value: event.value, strategy: run.strategy, attempts, failures }
     }
 
     const err = event.error
     attempt.abort(err) // frees the upstream socket if the adapter left it open
     attempt.release()
-    deps.emitAttempt({ provider: c.entry.name, tier: c.entry.tier, model: c.model, outcome: err.kind, latencyMs: attempt.elapsedMs(), firstByteMs: undefined })
+    deps.emitAttempt({ requestId: rctx.requestId, provider: c.entry.name, tier: c.entry.tier, model: c.model, operation: job.operation, stream: job.stream, outcome: err.kind, latencyMs: attempt.elapsedMs(), firstByteMs: undefined })
     if (err.kind === 'aborted' || rctx.signal.aborted) fail({ stop: 'client_left' })
     const message = deps.redact(err.message)
     const providerFault = !err.isClientFault && err.kind !== 'local_resource' && err.kind !== 'breaker_open'
     if (providerFault) c.entry.health.recordFailure(message)
     if (run.adaptive && err.kind === 'timeout' && (attempt.firstByteTimedOut || attempt.elapsedMs() >= run.ctx.timeouts.firstByteMs)) c.entry.health.recordFirstByteTimeout()
     failures.push({ provider: c.entry.name, tier: c.entry.tier, model: c.model, error: new UpstreamError(err.kind, message, { status: err.status, upstreamCode: err.upstreamCode }) })
-    if (err.kind !== 'breaker_open') deps.logFailure({ provider: c.entry.name, model: c.model, kind: err.kind, status: err.status, err: message })
+    if (err.kind !== 'breaker_open') deps.logFailure(rctx, { provider: c.entry.name, model: c.model, kind: err.kind, status: err.status, err: message })
     if (err.kind === 'rate_limited') c.entry.keys.rateLimited(run.lease.key, c.model, err.retryAfterMs)
     if (err.kind === 'auth') {
       const key = c.entry.keys.authFailed(run.lease.key)
-      if (key) deps.logKeyRejected({ provider: c.entry.name, key, status: err.status })
+      if (key) deps.logKeyRejected(rctx, { provider: c.entry.name, key, status: err.status })
     }
     if (err.kind === 'client' && run.strategy === 'prefill') job.prefillRejected?.(c)
     // An older hedged call failing says nothing about the candidate now at `index`.
