@@ -28,26 +28,31 @@ export function requestedModels(model: string, fallbacks: readonly string[] = []
 }
 
 export function resolveCandidates(models: string | readonly string[], registry: ProviderRegistry, aliases: Map<string, string[]>): Candidate[] {
-  const requested = typeof models === 'string' ? [models] : models
-  const targets = requested.flatMap((model) => aliases.get(model) ?? [model])
-  const seen = new Set<string>()
+  // Loops, no intermediate lists or key strings: this runs on every request (issue 14).
   const candidates: Candidate[] = []
-  targets.forEach((target, targetIndex) => {
+  let targetIndex = 0
+  const addTarget = (target: string) => {
     const slash = target.indexOf('/')
     const pinned = slash > 0 ? registry.get(target.slice(0, slash)) : undefined
-    const matches = registry.list()
+    if (pinned) add(candidates, { entry: pinned, model: target.slice(slash + 1), targetIndex, pinned: true })
+    for (const entry of registry.list()) {
       // A pinned id is matched by catalogs that list it whole, not by catch-alls.
-      .filter((entry) => (!pinned && entry.provider.catchAll) || entry.provider.models().includes(target))
-      .map((entry) => ({ entry, model: target, pinned: false }))
-    if (pinned) matches.unshift({ entry: pinned, model: target.slice(slash + 1), pinned: true })
-    for (const match of matches) {
-      const key = `${match.entry.name}\u0000${match.model}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      candidates.push({ ...match, targetIndex })
+      if ((!pinned && entry.provider.catchAll) || entry.provider.models().includes(target)) add(candidates, { entry, model: target, targetIndex, pinned: false })
     }
-  })
+    targetIndex++
+  }
+  for (const model of typeof models === 'string' ? [models] : models) {
+    const expanded = aliases.get(model)
+    if (expanded === undefined) addTarget(model)
+    else for (const target of expanded) addTarget(target)
+  }
   return candidates
+}
+
+/** Adds `c` unless its provider already serves its model earlier in the list (a handful of candidates: a scan). */
+function add(candidates: Candidate[], c: Candidate): void {
+  for (const other of candidates) if (other.entry.name === c.entry.name && other.model === c.model) return
+  candidates.push(c)
 }
 
 /** Could this candidate still take an attempt now (breakers not open for its model, a key free)? */
@@ -74,6 +79,8 @@ function groupRank(c: Candidate): [number, number, number] {
  * `prefer` (cache affinity) moves that provider first inside its group when its breaker is closed.
  */
 export function orderCandidates(candidates: Candidate[], turn: number, prefer?: string): Candidate[] {
+  // One candidate is its own order (one group of one): no groups, ranks or sorts to build.
+  if (candidates.length <= 1) return candidates.slice()
   const groups = new Map<string, { rank: [number, number, number]; members: Candidate[] }>()
   for (const c of candidates) {
     const rank = groupRank(c)
