@@ -49,13 +49,12 @@ export class ProviderBreakers {
   readonly name: string
   /** The whole provider (unreachable = every model out). '*' in events. */
   readonly provider: Breaker
-  readonly #models = new Map<string, Breaker>()
   /**
-   * When each model breaker was last used (a count of uses), for eviction. Stamped rather than
-   * kept as Map order: moving a key to the end of a Map on every call (delete + set) made the
-   * Map rehash as its deleted entries piled up — two allocations a call (issue 14).
+   * Each model's breaker, stamped with its last use (a count of uses) for eviction. Stamped
+   * rather than kept as Map order: moving a key to the end of a Map on every call (delete + set)
+   * made the Map rehash as its deleted entries piled up — two allocations a call (issue 14).
    */
-  readonly #usedAt = new Map<string, number>()
+  readonly #models = new Map<string, { breaker: Breaker; usedAt: number }>()
   #uses = 0
   readonly #options: ConstructorParameters<typeof CircuitBreaker>[1]
   readonly #keyed: boolean
@@ -97,12 +96,13 @@ export class ProviderBreakers {
 
   /** The breaker of one model, created on first use. */
   forModel(model: string): Breaker {
-    // An existing key's value is replaced in place: no allocation.
-    this.#usedAt.set(model, ++this.#uses)
     const known = this.#models.get(model)
-    if (known) return known
+    if (known) {
+      known.usedAt = ++this.#uses
+      return known.breaker
+    }
     const breaker = this.#create(model, (err) => neutralForModel(err, this.#keyed))
-    this.#models.set(model, breaker)
+    this.#models.set(model, { breaker, usedAt: ++this.#uses })
     if (this.#models.size > MAX_MODEL_BREAKERS) this.#evict()
     return breaker
   }
@@ -112,9 +112,8 @@ export class ProviderBreakers {
     let victim: string | undefined
     let victimClosed = false
     let victimUsedAt = Infinity
-    for (const [model, breaker] of this.#models) {
+    for (const [model, { breaker, usedAt }] of this.#models) {
       const closed = breakerState(breaker) === 'closed'
-      const usedAt = this.#usedAt.get(model) ?? 0
       if ((closed && !victimClosed) || (closed === victimClosed && usedAt < victimUsedAt)) {
         victim = model
         victimClosed = closed
@@ -122,14 +121,13 @@ export class ProviderBreakers {
       }
     }
     if (victim === undefined) return
-    this.#models.get(victim)!.shutdown()
+    this.#models.get(victim)!.breaker.shutdown()
     this.#models.delete(victim)
-    this.#usedAt.delete(victim)
   }
 
   /** Without creating one: a model never seen is closed. */
   stateFor(model: string): BreakerState {
-    const model_ = this.#models.get(model)
+    const model_ = this.#models.get(model)?.breaker
     return worstState(breakerState(this.provider), model_ ? breakerState(model_) : 'closed')
   }
 
@@ -141,7 +139,7 @@ export class ProviderBreakers {
   summary(): BreakerState {
     const own = breakerState(this.provider)
     if (own !== 'closed' || this.#models.size === 0) return own
-    const states = [...this.#models.values()].map(breakerState)
+    const states = [...this.#models.values()].map((m) => breakerState(m.breaker))
     if (states.includes('closed')) return 'closed'
     return states.includes('half_open') ? 'half_open' : 'open'
   }
@@ -180,7 +178,7 @@ export class ProviderBreakers {
    */
   stats(): { fires: number; successes: number; failures: number; rejects: number; timeouts: number } {
     const own = this.provider.stats
-    const models = [...this.#models.values()].map((b) => b.stats)
+    const models = [...this.#models.values()].map((m) => m.breaker.stats)
     const sum = (pick: (s: typeof own) => number) => models.reduce((n, s) => n + pick(s), 0)
     const modelFailures = sum((s) => s.failures)
     const modelRejects = sum((s) => s.rejects)
@@ -194,13 +192,12 @@ export class ProviderBreakers {
   }
 
   snapshot(): Array<{ model: string; state: BreakerState; failures: number; fires: number }> {
-    return [...this.#models].map(([model, b]) => ({ model, state: breakerState(b), failures: b.stats.failures, fires: b.stats.fires }))
+    return [...this.#models].map(([model, { breaker: b }]) => ({ model, state: breakerState(b), failures: b.stats.failures, fires: b.stats.fires }))
   }
 
   shutdown(): void {
     this.provider.shutdown()
-    for (const b of this.#models.values()) b.shutdown()
+    for (const m of this.#models.values()) m.breaker.shutdown()
     this.#models.clear()
-    this.#usedAt.clear()
   }
 }
