@@ -44,23 +44,8 @@ interface Target {
   origin: string
   path: string
 }
-/**
- * Parsed upstream URLs by their text. A provider sends every request to one of a handful of
- * URLs; parsing each anew (`new URL`, its origin, its path) cost every request ~1 µs and
- * five objects (issue 14). Bounded: a URL that varies per request only refills it.
- */
+/** Parsed upstream URLs kept per transport; a URL that varies per request only refills them. */
 const MAX_TARGETS = 1024
-const targets = new Map<string, Target>()
-function targetOf(text: string): Target {
-  let target = targets.get(text)
-  if (target === undefined) {
-    const url = new URL(text)
-    target = { url, origin: url.origin, path: url.pathname + url.search }
-    if (targets.size >= MAX_TARGETS) targets.clear()
-    targets.set(text, target)
-  }
-  return target
-}
 
 /**
  * The whole body, read incrementally and never past `maxBytes` (a 1 GB body once peaked at 3.2 GB
@@ -108,6 +93,12 @@ export function readBounded(body: BodyStream, maxBytes: number, declaredLength: 
 export class UpstreamHttp {
   /** By origin, then connect timeout: no key string built per request. */
   readonly #pools = new Map<string, Map<number, Pool>>()
+  /**
+   * Parsed upstream URLs by their text. A provider sends every request to one of a handful of
+   * URLs; parsing each anew (`new URL`, its origin, its path) cost every request ~1 µs and
+   * five objects (issue 14).
+   */
+  readonly #targets = new Map<string, Target>()
   readonly limits: UpstreamLimits
 
   constructor(limits: Partial<UpstreamLimits> = {}) {
@@ -125,9 +116,20 @@ export class UpstreamHttp {
     return pool
   }
 
+  #targetOf(text: string): Target {
+    let target = this.#targets.get(text)
+    if (target === undefined) {
+      const url = new URL(text)
+      target = { url, origin: url.origin, path: url.pathname + url.search }
+      if (this.#targets.size >= MAX_TARGETS) this.#targets.clear()
+      this.#targets.set(text, target)
+    }
+    return target
+  }
+
   /** Send a request; a non-2xx status or an unexpected Content-Type throws an UpstreamError. */
   async request(req: UpstreamRequest, ctx: Pick<CallContext, 'signal' | 'timeouts'>): Promise<UpstreamResponse> {
-    const { url, origin, path } = targetOf(req.url)
+    const { url, origin, path } = this.#targetOf(req.url)
     const streaming = req.expect === 'sse' || req.expect === 'ndjson'
     // traceHeaders: the attempt's W3C traceparent when the request is traced (plugins/telemetry), else nothing.
     const headers: Record<string, string> = { accept: streaming ? 'text/event-stream, application/x-ndjson, application/json' : 'application/json', ...req.headers, ...traceHeaders(url) }
@@ -188,6 +190,7 @@ export class UpstreamHttp {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()].flatMap((byTimeout) => [...byTimeout.values()])
     this.#pools.clear()
+    this.#targets.clear()
     await Promise.all(pools.map((p) => p.destroy()))
   }
 }
