@@ -173,7 +173,11 @@ export interface Provider {
   readonly name: string
   /** Accepts any model name (`<NAME>_MODELS=*`, g4f by default). */
   readonly catchAll?: boolean
-  /** The current catalog (configured or discovered). */
+  /**
+   * The current catalog (configured or discovered): the same array until the catalog changes,
+   * and never changed in place — a new catalog is a new array (the router indexes each array
+   * once: providers/catalog-index.ts).
+   */
   models(): string[]
   /** Re-discover the catalog; must not throw for an unreachable upstream. */
   /**

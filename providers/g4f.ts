@@ -107,9 +107,21 @@ export class G4FProvider implements Provider {
     if (settings.models) this.refresh = undefined
   }
 
+  /** The merged catalog, and the endpoint catalogs it was merged from (each replaced whole by its refresh). */
+  #merged: { from: string[][]; names: string[] } | undefined
+
+  /**
+   * The endpoints' catalogs merged, each name once: merged again only when an endpoint's catalog
+   * was replaced, not per request — the same array until then (the Provider contract).
+   */
   models(): string[] {
     if (this.#settings.models) return this.#settings.models
-    return [...new Set([...this.#endpoints.values()].flatMap((e) => e.adapter.models()))]
+    const from = [...this.#endpoints.values()].map((e) => e.adapter.models())
+    const merged = this.#merged
+    if (merged !== undefined && merged.from.every((catalog, i) => catalog === from[i])) return merged.names
+    const names = [...new Set(from.flat())]
+    this.#merged = { from, names }
+    return names
   }
 
   /** Every endpoint's /models, each on its own: one that does not answer keeps its last catalog. */

@@ -11,6 +11,7 @@
 //   One ordering in PROBE_EVERY ignores the health buckets, so a demoted provider is still tried
 //   now and then: its stats stay current and it wins its traffic back once it recovers.
 import type { ProviderEntry, ProviderRegistry } from '../registry.ts'
+import { catalogHas } from '../../providers/catalog-index.ts'
 
 export interface Candidate {
   entry: ProviderEntry
@@ -37,7 +38,7 @@ export function resolveCandidates(models: string | readonly string[], registry: 
     if (pinned) add(candidates, { entry: pinned, model: target.slice(slash + 1), targetIndex, pinned: true })
     for (const entry of registry.list()) {
       // A pinned id is matched by catalogs that list it whole, not by catch-alls.
-      if ((!pinned && entry.provider.catchAll) || entry.provider.models().includes(target)) add(candidates, { entry, model: target, targetIndex, pinned: false })
+      if ((!pinned && entry.provider.catchAll) || catalogHas(entry.provider.models(), target)) add(candidates, { entry, model: target, targetIndex, pinned: false })
     }
     targetIndex++
   }

@@ -29,8 +29,11 @@ export class LocalProvider implements Provider {
     this.queue = new SlotQueue(options.maxConcurrency, options.queueMax)
   }
 
+  /** One array for the provider's life (the Provider contract: the same array while the catalog is unchanged). */
+  #catalog: string[] | undefined
+
   models(): string[] {
-    return [this.options.modelId]
+    return (this.#catalog ??= [this.options.modelId])
   }
 
   async refresh(): Promise<void> {

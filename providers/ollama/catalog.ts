@@ -2,6 +2,7 @@
 // models (GET /api/tags, or OLLAMA_MODELS), the remote backup's models (GET …/models), and
 // the model aliases. Pure state: the provider fills it from discovery.
 import { UpstreamError } from '../upstream-error.ts'
+import { catalogHas } from '../catalog-index.ts'
 
 export type Route = { path: 'local' | 'remote'; model: string }
 
@@ -41,13 +42,28 @@ export class OllamaCatalog {
 
   /** The local name a model is known by, if the local server has it. Ollama treats `x` as `x:latest`. */
   #localName(model: string): string | undefined {
-    if (this.local.includes(model)) return model
-    if (!model.includes(':') && this.local.includes(model + LATEST)) return model + LATEST
+    if (catalogHas(this.local, model)) return model
+    if (!model.includes(':') && catalogHas(this.local, model + LATEST)) return model + LATEST
     return undefined
   }
 
-  /** Every name this provider answers to: local models (and bare names of `:latest` tags), remote models, aliases with a target. */
+  /** What models() built, and from which local and remote catalogs (each replaced whole on discovery, never changed in place). */
+  #names: { local: string[]; remote: string[]; names: string[] } | undefined
+
+  /**
+   * Every name this provider answers to: local models (and bare names of `:latest` tags), remote
+   * models, aliases with a target. Built once per pair of catalogs, not per request: the same
+   * array until discovery replaces one (the Provider contract).
+   */
   models(): string[] {
+    const built = this.#names
+    if (built !== undefined && built.local === this.local && built.remote === this.remote) return built.names
+    const names = this.#build()
+    this.#names = { local: this.local, remote: this.remote, names }
+    return names
+  }
+
+  #build(): string[] {
     const names = new Set<string>()
     for (const name of this.local) {
       names.add(name)
@@ -55,7 +71,7 @@ export class OllamaCatalog {
     }
     for (const name of this.remote) names.add(name)
     for (const [alias, target] of this.#aliases) {
-      if (this.#localName(target) || this.remote.includes(target)) names.add(alias)
+      if (this.#localName(target) || catalogHas(this.remote, target)) names.add(alias)
     }
     return [...names]
   }
