@@ -22,6 +22,7 @@
 // too, and if it holds one, every string of the answer is masked and its upstream bytes dropped.
 import { NATIVE_WIRE, RAW_JSON, STREAM_NOTE, type ChatChunk, type ChatCompletion } from '../providers/contract.ts'
 import { MASK } from './redact.ts'
+import { readBatch, type BatchIterator } from './router/batch.ts'
 
 /** Secrets shorter than this are not scrubbed from content: they would match ordinary words. */
 export const MIN_SCRUBBED_SECRET_CHARS = 8
@@ -199,6 +200,7 @@ export class StreamScrubber {
   readonly #held = new Map<string, string>()
   /** Same keys → the last characters sent on that channel (a possible start of a secret). */
   readonly #sentTail = new Map<string, string>()
+  readonly #keysByChoice = new Map<number, string[]>()
   #last: ChatChunk | undefined
   scrubbed = 0
 
@@ -251,9 +253,11 @@ export class StreamScrubber {
       const value = channel.get(delta)
       return typeof value === 'string' && value !== ''
     })
-    for (const channel of TEXT_CHANNELS) {
+    const keys = this.#channelKeys(choice)
+    for (let c = 0; c < TEXT_CHANNELS.length; c++) {
+      const channel = TEXT_CHANNELS[c]
       const value = channel.get(delta)
-      const key = `${choice}:${channel.name}`
+      const key = keys[c]
       const released = this.#held.has(key) && (finishing || (speaking.length > 0 && !speaking.includes(channel)))
       if (typeof value !== 'string' && !released) continue
       const text = this.#pass(key, typeof value === 'string' ? value : '', finishing || released)
@@ -285,40 +289,144 @@ export class StreamScrubber {
     return out ?? delta
   }
 
+  /** `${choice}:${channel}` for each of TEXT_CHANNELS: made once per choice index, not per chunk. */
+  #channelKeys(choice: number): string[] {
+    let keys = this.#keysByChoice.get(choice)
+    if (keys === undefined) {
+      keys = TEXT_CHANNELS.map((channel) => `${choice}:${channel.name}`)
+      this.#keysByChoice.set(choice, keys)
+    }
+    return keys
+  }
+
   /** The text to send now on one channel: held + new, masked, minus a new tail to hold. */
   #pass(key: string, fragment: string, release: boolean): string {
     const held = this.#held.get(key) ?? ''
     const sent = this.#sentTail.get(key) ?? ''
+    // The usual chunk: nothing held, nothing sent that could start a secret, no secret in it.
+    // The general steps below give the same for it (no mask, nothing touched before it), without
+    // the concatenations and the scan of every character (issue 14: with a key configured,
+    // scrubbing was a third of a stream's cost).
+    if (held === '' && sent === '' && !this.#matcher.contains(fragment)) {
+      const hold = this.#holdLength(fragment, fragment, release)
+      const out = this.#keep(key, fragment, hold, '')
+      return hold === 0 ? fragment : out
+    }
     const { text, count, touchedSent } = this.#matcher.scrubAfter(sent + held + fragment, sent.length)
     this.scrubbed += count
     // The tail that could start a secret, counting what was just sent before it.
     const context = touchedSent ? text : sent + text
-    const tail = release ? 0 : Math.min(text.length, this.#matcher.heldTail(context))
-    const hold = this.#matcher.heldTail(context) >= MIN_HELD_TAIL_CHARS && !release ? tail : 0
-    if (hold) this.#held.set(key, text.slice(text.length - hold))
-    else this.#held.delete(key)
-    const out = hold ? text.slice(0, text.length - hold) : text
-    const lastSent = ((touchedSent ? '' : sent) + out).slice(-(MIN_HELD_TAIL_CHARS - 1))
-    if (lastSent) this.#sentTail.set(key, lastSent)
+    const hold = this.#holdLength(context, text, release)
+    const out = this.#keep(key, text, hold, touchedSent ? '' : sent)
     // Unchanged: hand back the very same string so that the caller keeps the original chunk.
     return count === 0 && hold === 0 && held === '' ? fragment : out
   }
+
+  /** How many characters at the end of `text` to hold back: its tail that could start a secret, when that is long enough. */
+  #holdLength(context: string, text: string, release: boolean): number {
+    if (release) return 0
+    const tail = this.#matcher.heldTail(context)
+    return tail >= MIN_HELD_TAIL_CHARS ? Math.min(text.length, tail) : 0
+  }
+
+  /**
+   * Holds the last `hold` characters of `text` and remembers what was sent: of its last
+   * MIN_HELD_TAIL_CHARS − 1 characters (after `before`, sent earlier) only the longest tail that
+   * could start a secret. Nothing else of them can: a secret that began earlier would have
+   * left more than that before it was held, and a character no secret starts with starts none.
+   * Remembering nothing when no tail could (the usual case) keeps the next chunk on the fast path.
+   */
+  #keep(key: string, text: string, hold: number, before: string): string {
+    if (hold) this.#held.set(key, text.slice(text.length - hold))
+    else if (this.#held.size > 0) this.#held.delete(key)
+    const out = hold ? text.slice(0, text.length - hold) : text
+    const lastSent = (out.length >= MIN_HELD_TAIL_CHARS - 1 ? out : before + out).slice(-(MIN_HELD_TAIL_CHARS - 1))
+    const start = this.#matcher.heldTail(lastSent)
+    if (start > 0) this.#sentTail.set(key, lastSent.slice(lastSent.length - start))
+    else if (this.#sentTail.size > 0) this.#sentTail.delete(key)
+    return out
+  }
 }
 
-/** Wraps a stream of chunks: secrets masked, split ones too; `onScrub` hears each masked occurrence count. */
-export async function* scrubStream(matcher: SecretMatcher, chunks: AsyncIterable<ChatChunk>, onScrub: (count: number) => void): AsyncGenerator<ChatChunk> {
+/**
+ * Wraps a stream of chunks: secrets masked, split ones too; `onScrub` hears each masked
+ * occurrence count. It speaks the batch protocol (plugins/router/batch.ts): a batch whose chunks
+ * all pass as they came goes on as the same array, its upstream bytes (RAW_FRAMES) with it. An
+ * async generator here cost every chunk of every stream a step, and the bytes, whenever a key
+ * was configured — that is, in every deployment with a paid provider (issue 14).
+ */
+export function scrubStream(matcher: SecretMatcher, chunks: AsyncIterable<ChatChunk>, onScrub: (count: number) => void): AsyncGenerator<ChatChunk> & BatchIterator<ChatChunk> {
   const scrubber = new StreamScrubber(matcher)
+  const source = chunks[Symbol.asyncIterator]()
   let reported = 0
+  /** The source ended and what the scrubber held went out. */
+  let over = false
+  /** Chunks of a batch read by next(), not handed out yet. */
+  let pending: ChatChunk[] = []
+  let at = 0
   const report = () => {
     if (scrubber.scrubbed > reported) onScrub(scrubber.scrubbed - reported)
     reported = scrubber.scrubbed
   }
-  for await (const chunk of chunks) {
-    const out = scrubber.accept(chunk)
+  const scrubbed = (batch: ChatChunk[]): ChatChunk[] => {
+    let out: ChatChunk[] | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const chunk = scrubber.accept(batch[i])
+      if (out === undefined && chunk !== batch[i]) out = batch.slice(0, i)
+      out?.push(chunk)
+    }
     report()
-    yield out
+    return out ?? batch
   }
-  const rest = scrubber.finish()
-  report()
-  if (rest) yield rest
+  const nextBatch = async (): Promise<IteratorResult<ChatChunk[], undefined>> => {
+    if (at < pending.length) {
+      const rest = pending.slice(at)
+      pending = []
+      at = 0
+      return { done: false, value: rest }
+    }
+    if (over) return { done: true, value: undefined }
+    const next = await readBatch(source)
+    if (!next.done) {
+      try {
+        return { done: false, value: scrubbed(next.value) }
+      } catch (err) {
+        // A chunk the scrubber cannot read (a malformed upstream's): the source is closed, as a
+        // loop over it would close it, so its upstream request is not left open.
+        over = true
+        await source.return?.()
+        throw err
+      }
+    }
+    over = true
+    const rest = scrubber.finish()
+    report()
+    return rest ? { done: false, value: [rest] } : { done: true, value: undefined }
+  }
+  const stream = {
+    async next(): Promise<IteratorResult<ChatChunk, undefined>> {
+      if (at < pending.length) return { done: false, value: pending[at++] }
+      const next = await nextBatch()
+      if (next.done) return next
+      pending = next.value
+      at = 1
+      return { done: false, value: pending[0] }
+    },
+    nextBatch,
+    async return(): Promise<IteratorResult<ChatChunk, undefined>> {
+      pending = []
+      at = 0
+      if (!over) {
+        over = true
+        await source.return?.()
+      }
+      return { done: true, value: undefined }
+    },
+    async throw(err: unknown): Promise<IteratorResult<ChatChunk, undefined>> {
+      await stream.return()
+      throw err
+    },
+    [Symbol.asyncIterator]: () => stream,
+  }
+  return stream as unknown as AsyncGenerator<ChatChunk> & BatchIterator<ChatChunk>
 }

@@ -62,6 +62,28 @@ t.test('a read of 20 untouched events reaches the client in one HTTP chunk, byte
   t.equal(chunks.join(''), events.join(''), 'exactly the upstream bytes')
 })
 
+// Every deployment with a paid provider has a key, and answers are scrubbed of it (plugins/secret-guard.ts).
+const KEY = 'sk-one-0123456789abcdefghij'
+
+t.test('with a provider key configured (answers scrubbed of it), a read of 20 untouched events still reaches the client in one HTTP chunk, byte for byte', async (t) => {
+  const events = streamFrames(MODEL, { content: 'sk sk- is this '.repeat(2), pieces: 17 }, false)
+  const { port } = await gatewayOn(await upstreamOf(events.join('')), { ONE_API_KEY: KEY })
+  const chunks = await chunkedBody(t, port)
+  t.equal(chunks.length, 1, 'one chunk of the HTTP body: the batch passed the scrubber whole')
+  t.equal(chunks.join(''), events.join(''), 'exactly the upstream bytes')
+})
+
+t.test('with a provider key configured, the key echoed across two events of one read is masked; the other events come as they came', async (t) => {
+  const events = streamFrames(MODEL, { content: `before ${KEY} after`, pieces: 12 }, false)
+  const { port } = await gatewayOn(await upstreamOf(events.join('')), { ONE_API_KEY: KEY })
+  const text = (await chunkedBody(t, port)).join('')
+  t.notOk(text.includes(KEY) || text.includes(KEY.slice(4)), 'no part of the key past its first characters reaches the client')
+  const content = dataOf(text).filter((d) => d !== '[DONE]').map((d) => JSON.parse(d).choices[0]?.delta?.content ?? '').join('')
+  // At most the key's first MIN_HELD_TAIL_CHARS − 1 characters leave, when an event ends with them (plugins/scrub-content.ts).
+  t.match(content, /^before (s|sk|sk-)?\[REDACTED\] after$/, 'the key masked, the text around it unchanged')
+  t.equal(dataOf(text).at(-1), '[DONE]', 'a clean end')
+})
+
 t.test('an event that must be rewritten is, in the middle of one read; the rest of the read is unchanged', async (t) => {
   const events = streamFrames(MODEL, { content: 'hello world', pieces: 4 }, false)
   const reasoning = events[1].replace('"delta":{"content"', '"delta":{"reasoning":"thinking","content"')
