@@ -31,6 +31,13 @@ let missTurn = 0
 export const FEATURES: Feature[] = [
   { name: 'plain stream (Chat Completions in and out)', env: () => ({}), path: '/v1/chat/completions', body: chatStream },
   {
+    // Every deployment with a paid provider has a key, and every answer is scrubbed of it (plugins/secret-guard.ts).
+    name: 'a provider key configured (answers scrubbed of it)',
+    env: () => ({ BENCH_API_KEY: 'sk-bench-0123456789abcdefghijklmnop' }),
+    path: '/v1/chat/completions',
+    body: chatStream,
+  },
+  {
     name: 'Anthropic Messages in, OpenAI upstream',
     env: () => ({}),
     path: '/v1/messages',
