@@ -1,8 +1,9 @@
 // Anthropic Messages SSE events → OpenAI chat.completion.chunk objects (PROTOCOLS.md §3).
 // The translator is a pure state machine (events in, chunks out); `anthropicChunks` feeds
 // it from an upstream body. A stream that ends without `message_stop` was cut: a failure.
-import { NATIVE_WIRE, type ChatChunk, type ChunkToolCall, type Usage } from '../contract.ts'
-import { sseEvents, type BodyStream } from '../http/index.ts'
+import { NATIVE_WIRE, type BatchIterator, type ChatChunk, type ChunkToolCall, type Usage } from '../contract.ts'
+import { sseEventBatches, type BodyStream } from '../http/index.ts'
+import { translatedChunks } from '../translated-stream.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { finishReason, toUsage, type AnthropicUsage } from './translate.ts'
 import { withStopSequence } from '../../dialects/anthropic-messages/wire.ts'
@@ -152,30 +153,32 @@ function carrier(translator: AnthropicStreamTranslator): ChatChunk {
  * chunk with `choices: []`. Chunks still carry their translation, for an encoder of another
  * dialect and for everything that reads chunks (sessions, usage, resume).
  */
-export async function* anthropicChunks(body: BodyStream, signal: AbortSignal, includeUsage: boolean, native = false): AsyncGenerator<ChatChunk> {
+export function anthropicChunks(body: BodyStream, signal: AbortSignal, includeUsage: boolean, native = false): AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> {
   const translator = new AnthropicStreamTranslator(includeUsage)
   let pendingWire = ''
-  for await (const event of sseEvents(body, signal)) {
-    if (event.data === '') continue
-    let data: Loose
-    try {
-      data = parseUpstreamJson(event.data)
-    } catch (err) {
-      if (err instanceof UpstreamError) throw err
-      throw new UpstreamError('malformed', `malformed SSE data from upstream: ${event.data.slice(0, 80)}`)
-    }
-    const chunks = translator.push(typeof data.type === 'string' ? data.type : (event.event ?? ''), data)
-    if (native) {
-      pendingWire += wireText(event)
-      if (translator.stopped && chunks.length === 0) chunks.push(carrier(translator))
-      // On the last chunk: the one that carries content (a role chunk before it may be dropped by a resume).
-      chunks.forEach((chunk, i) => {
-        chunk[NATIVE_WIRE] = { dialect: 'anthropic-messages', text: i === chunks.length - 1 ? pendingWire : '' }
-      })
-      if (chunks.length) pendingWire = ''
-    }
-    yield* chunks
-    if (translator.stopped) return
-  }
-  throw new UpstreamError('malformed', 'the upstream stream ended before message_stop: the answer was cut')
+  return translatedChunks(sseEventBatches(body, signal), {
+    translate(event, out) {
+      if (event.data === '') return false
+      let data: Loose
+      try {
+        data = parseUpstreamJson(event.data)
+      } catch (err) {
+        if (err instanceof UpstreamError) throw err
+        throw new UpstreamError('malformed', `malformed SSE data from upstream: ${event.data.slice(0, 80)}`)
+      }
+      const chunks = translator.push(typeof data.type === 'string' ? data.type : (event.event ?? ''), data)
+      if (native) {
+        pendingWire += wireText(event)
+        if (translator.stopped && chunks.length === 0) chunks.push(carrier(translator))
+        // On the last chunk: the one that carries content (a role chunk before it may be dropped by a resume).
+        chunks.forEach((chunk, i) => {
+          chunk[NATIVE_WIRE] = { dialect: 'anthropic-messages', text: i === chunks.length - 1 ? pendingWire : '' }
+        })
+        if (chunks.length) pendingWire = ''
+      }
+      for (const chunk of chunks) out.push(chunk)
+      return translator.stopped
+    },
+    cut: () => new UpstreamError('malformed', 'the upstream stream ended before message_stop: the answer was cut'),
+  })
 }

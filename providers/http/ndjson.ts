@@ -6,8 +6,12 @@ import type { BodyStream } from './types.ts'
 import { limitsOf, overCap } from './limits.ts'
 import { parseUpstreamJson } from '../json-depth.ts'
 
-/** One parsed object per NDJSON line. A line that is not JSON is a malformed stream. */
-export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal): AsyncGenerator<T> {
+/**
+ * The parsed objects of an NDJSON body as one array per network read (the lines that read
+ * completed): a reader pays one async step per read, not per line (issue 14). A line that is
+ * not JSON is a malformed stream; a failure after some lines of a read comes after them.
+ */
+export async function* ndjsonBatches<T>(body: BodyStream, signal?: AbortSignal): AsyncGenerator<T[]> {
   const { maxEventBytes, maxStreamBytes } = limitsOf(body)
   let buffered = ''
   let total = 0
@@ -20,18 +24,26 @@ export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal):
       throw new UpstreamError('malformed', `malformed NDJSON line from upstream: ${line.slice(0, 80)}`)
     }
   }
+  let failure: unknown
   try {
     for await (const chunk of body) {
       total += chunk.length
       if (total > maxStreamBytes) throw overCap(body, 'a streamed answer', maxStreamBytes, 'UPSTREAM_MAX_STREAM_BYTES')
       buffered += decoder.decode(chunk, { stream: true })
+      const batch: T[] = []
       let start = 0
       let newline: number
-      while ((newline = buffered.indexOf('\n', start)) >= 0) {
-        const line = buffered.slice(start, newline).trim()
-        start = newline + 1
-        if (line) yield parse(line)
+      try {
+        while ((newline = buffered.indexOf('\n', start)) >= 0) {
+          const line = buffered.slice(start, newline).trim()
+          start = newline + 1
+          if (line) batch.push(parse(line))
+        }
+      } catch (err) {
+        failure = err
       }
+      if (batch.length > 0) yield batch
+      if (failure !== undefined) throw failure
       buffered = start === 0 ? buffered : buffered.slice(start)
       // Characters, not bytes: at most 3× off for non-ASCII, and the cap is generous anyway.
       if (buffered.length > maxEventBytes) throw overCap(body, 'one NDJSON line', maxEventBytes, 'UPSTREAM_MAX_EVENT_BYTES')
@@ -41,5 +53,10 @@ export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal):
   } finally {
     if (!body.destroyed) body.destroy()
   }
-  if (buffered.trim()) yield parse(buffered.trim())
+  if (buffered.trim()) yield [parse(buffered.trim())]
+}
+
+/** One parsed object per NDJSON line. */
+export async function* ndjsonObjects<T>(body: BodyStream, signal?: AbortSignal): AsyncGenerator<T> {
+  for await (const batch of ndjsonBatches<T>(body, signal)) yield* batch
 }

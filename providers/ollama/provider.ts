@@ -4,7 +4,7 @@
 // catalogs and the `live` score; an unreachable server empties its side quietly.
 import type { CallContext, ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResponse, Provider } from '../contract.ts'
 import type { ProviderSettings } from '../../config.ts'
-import { ndjsonObjects, type UpstreamHttp } from '../http/index.ts'
+import { ndjsonBatches, type UpstreamHttp } from '../http/index.ts'
 import { OpenAICompatibleProvider, discoveryContext } from '../openai-compatible.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { displayUrl } from '../../plugins/startup-summary.ts'
@@ -125,7 +125,7 @@ export class OllamaProvider implements Provider {
     try {
       if (req.stream) {
         const res = await this.#options.http.request({ ...request, expect: 'ndjson' }, ctx)
-        return ollamaChunks(ndjsonObjects<OllamaChatLine>(res.body, ctx.signal), req.stream_options?.include_usage === true)
+        return ollamaChunks(ndjsonBatches<OllamaChatLine>(res.body, ctx.signal), req.stream_options?.include_usage === true)
       }
       return fromOllamaChat(await this.#options.http.json<OllamaChatLine>(request, ctx))
     } catch (err) {

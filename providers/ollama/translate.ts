@@ -3,10 +3,11 @@
 // No I/O here: the provider feeds these functions requests, parsed objects and NDJSON lines.
 import { randomUUID } from 'node:crypto'
 import type {
-  ChatChunk, ChatCompletion, ChatMessage, ChatRequest, ChunkToolCall, EmbeddingRequest, EmbeddingResponse,
+  BatchIterator, ChatChunk, ChatCompletion, ChatMessage, ChatRequest, ChunkToolCall, EmbeddingRequest, EmbeddingResponse,
   FinishReason, ToolCall, Usage,
 } from '../contract.ts'
 import { UpstreamError } from '../upstream-error.ts'
+import { translatedChunks } from '../translated-stream.ts'
 import { isCount, normalizeUsage } from '../usage.ts'
 import { ownEntry } from '../lookup.ts'
 
@@ -245,32 +246,33 @@ export function fromOllamaChat(body: OllamaChatLine): ChatCompletion {
  * when asked). An `error` line is a failure, never content; a stream without its `done` line
  * was cut, and is a failure too.
  */
-export async function* ollamaChunks(lines: AsyncIterable<OllamaChatLine>, includeUsage: boolean): AsyncGenerator<ChatChunk> {
+export function ollamaChunks(lines: AsyncGenerator<OllamaChatLine[]>, includeUsage: boolean): AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> {
   const id = completionId()
   let created: number | undefined
   let first = true
   let toolIndex = 0
-  for await (const line of lines) {
-    if (line.error !== undefined) throw ollamaStreamError(line.error)
-    created ??= unixSeconds(line.created_at)
-    const base = { id, object: 'chat.completion.chunk' as const, created, model: line.model ?? '' }
-    const message = line.message ?? {}
-    const delta: ChatChunk['choices'][number]['delta'] = first ? { role: 'assistant', content: '' } : {}
-    if (message.thinking) delta.reasoning_content = message.thinking
-    if (message.content) delta.content = message.content
-    if (message.tool_calls?.length) {
-      delta.tool_calls = message.tool_calls.map((call): ChunkToolCall => ({ index: toolIndex++, ...toOpenAIToolCall(call) }))
-    }
-    if (first || Object.keys(delta).length > 0) yield { ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] }
-    first = false
-    if (line.done) {
-      yield { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason(line.done_reason, toolIndex > 0) }] }
+  return translatedChunks(lines, {
+    translate(line, out) {
+      if (line.error !== undefined) throw ollamaStreamError(line.error)
+      created ??= unixSeconds(line.created_at)
+      const base = { id, object: 'chat.completion.chunk' as const, created, model: line.model ?? '' }
+      const message = line.message ?? {}
+      const delta: ChatChunk['choices'][number]['delta'] = first ? { role: 'assistant', content: '' } : {}
+      if (message.thinking) delta.reasoning_content = message.thinking
+      if (message.content) delta.content = message.content
+      if (message.tool_calls?.length) {
+        delta.tool_calls = message.tool_calls.map((call): ChunkToolCall => ({ index: toolIndex++, ...toOpenAIToolCall(call) }))
+      }
+      if (first || Object.keys(delta).length > 0) out.push({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })
+      first = false
+      if (!line.done) return false
+      out.push({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason(line.done_reason, toolIndex > 0) }] })
       const usage = usageOf(line)
-      if (includeUsage && usage) yield { ...base, choices: [], usage }
-      return
-    }
-  }
-  throw new UpstreamError('malformed', 'the Ollama stream ended before its done line: the answer was cut')
+      if (includeUsage && usage) out.push({ ...base, choices: [], usage })
+      return true
+    },
+    cut: () => new UpstreamError('malformed', 'the Ollama stream ended before its done line: the answer was cut'),
+  })
 }
 
 /** OpenAI embeddings request → /api/embed body. Ollama embeds text, not token ids. */
