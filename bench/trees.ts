@@ -4,7 +4,7 @@
 // (bench/fastify-proxy.ts), `plugins` (bench/plugin-floor.ts), or a tiergate tree — a
 // directory, started with its own server.ts as `npm start` runs it, e.g. a `git worktree` of
 // the commit before a change — optionally with environment after a `?`:
-// `/tmp/before?STREAM_RESUME=0`. What every performance change in the README was kept or
+// `/tmp/before?STREAM_RESUME=0` (`{origin}` in a value: the mock upstream's origin). What every performance change in the README was kept or
 // dropped by.
 //   BENCH_DURATION_S (4), BENCH_ROUNDS (5), BENCH_MODES (false,true: non-stream, stream),
 //   BENCH_TTFB_REQUESTS (0: off; else each round also takes each server's TTFB at c=1, the
@@ -23,7 +23,9 @@ const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', str
 /** A tree's gateway, with the environment after its `?`, and the rate limiter on with a huge budget as in `npm run bench`. */
 function startTree(spec: string, origin: string): Promise<Server> {
   const [dir, query] = spec.split('?')
-  return startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000', ...Object.fromEntries(new URLSearchParams(query ?? '')) }, dir)
+  // `{origin}` in a value is the mock upstream's origin (`?OLLAMA_BASE_URL={origin}`).
+  const env = Object.fromEntries([...new URLSearchParams(query ?? '')].map(([name, value]) => [name, value.replaceAll('{origin}', origin)]))
+  return startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000', ...env }, dir)
 }
 
 const specs = process.argv.slice(2)

@@ -53,6 +53,25 @@ export const FEATURES: Feature[] = [
     check: (_res, text) => (text.includes('response.completed') ? undefined : 'no response.completed event'),
   },
   {
+    // The docker-compose default: Ollama beside the gateway, its native NDJSON API translated to Chat Completions.
+    name: 'Ollama upstream (native /api/chat, NDJSON)',
+    env: (origin) => ({
+      CUSTOM_PROVIDERS: '', PROVIDERS_DISABLED: 'gpt4all,pollinations,local',
+      OLLAMA_BASE_URL: origin, OLLAMA_MODELS: 'bench-model', OLLAMA_REMOTE_BASE_URL: '',
+    }),
+    path: '/v1/chat/completions',
+    body: chatStream,
+    check: (res) => (res.headers.get('x-tiergate-provider') === 'ollama' ? undefined : `answered by ${res.headers.get('x-tiergate-provider')}`),
+  },
+  {
+    // A paid cloud with its own dialect (and its key: scrubbed out of every answer), translated to Chat Completions.
+    name: 'Anthropic upstream (Messages API SSE, with its key)',
+    env: (origin) => ({ CUSTOM_PROVIDERS: '', ANTHROPIC_API_KEY: 'sk-ant-bench-0123456789abcdefghij', ANTHROPIC_BASE_URL: origin, ANTHROPIC_MODELS: 'bench-model' }),
+    path: '/v1/chat/completions',
+    body: chatStream,
+    check: (res) => (res.headers.get('x-tiergate-provider') === 'anthropic' ? undefined : `answered by ${res.headers.get('x-tiergate-provider')}`),
+  },
+  {
     name: 'resumed stream (tier 1 cut after 10 of 20 chunks, finished by tier 2)',
     env: (origin) => ({
       CUSTOM_PROVIDERS: 'cutter,bench',
