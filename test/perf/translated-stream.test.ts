@@ -115,3 +115,22 @@ t.test('return() closes the framing: the body is destroyed', async (t) => {
   t.ok(b.destroyed, 'the upstream body is destroyed (its socket freed)')
   t.same(await chunks.nextBatch(), { done: true, value: undefined }, 'and nothing more comes')
 })
+
+t.test('Ollama: a done line whose body has already arrived whole is read to its end, not destroyed (no abort error per stream)', async (t) => {
+  // undici builds an abort error, stack trace and all, for a body destroyed before its end was read.
+  const b = new Readable({ read() {} })
+  b.push(Buffer.from(line('a') + line('b') + done))
+  b.push(null) // its end has arrived too
+  const chunks = ollama(b as never)
+  const got = await batches(chunks)
+  t.same(got, { batches: [['a', 'b', '<stop>']] })
+  t.ok(b.readableEnded, 'the body was read to its end')
+})
+
+t.test('Ollama: a done line before the body has arrived whole: the body is destroyed at once (its socket freed)', async (t) => {
+  const b = new Readable({ read() {} })
+  b.push(Buffer.from(line('a') + done))
+  const chunks = ollama(b as never)
+  t.same(await batches(chunks), { batches: [['a', '<stop>']] })
+  t.ok(b.destroyed && !b.readableEnded, 'destroyed without waiting for an end that has not come')
+})
