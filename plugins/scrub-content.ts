@@ -152,9 +152,37 @@ function scrubEverywhere<T extends ChatChunk | ChatCompletion>(matcher: SecretMa
  * the translation drops may hold one that the object no longer does).
  */
 function scrubOutside<T extends ChatChunk | ChatCompletion>(matcher: SecretMatcher, value: T): { value: T; count: number } {
-  const text = outgoingText(value)
-  if (!matcher.contains(text)) return { value, count: 0 }
-  return { value: scrubEverywhere(matcher, value), count: matcher.scrub(text).count }
+  if (!outgoingHoldsSecret(matcher, value)) return { value, count: 0 }
+  return { value: scrubEverywhere(matcher, value), count: matcher.scrub(outgoingText(value)).count }
+}
+
+/**
+ * Whether a whole secret is in what the answer goes out as: its upstream text when it is
+ * forwarded as it came, else every key, string and number its JSON would spell. A walk, not
+ * JSON.stringify: a translated chunk (Ollama's, Anthropic's: no upstream text) was serialized
+ * here for the check and again by the writer — 5 % of such a stream's CPU (issue 14).
+ */
+function outgoingHoldsSecret(matcher: SecretMatcher, value: ChatChunk | ChatCompletion): boolean {
+  const raw = (value as { [RAW_JSON]?: string })[RAW_JSON] ?? value[NATIVE_WIRE]?.text
+  if (raw !== undefined && !raw.includes('\\u')) return matcher.contains(raw)
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const node = pending.pop()
+    if (typeof node === 'string') {
+      if (matcher.contains(node)) return true
+    } else if (typeof node === 'number') {
+      if (matcher.contains(String(node))) return true
+    } else if (Array.isArray(node)) {
+      for (const item of node) pending.push(item)
+    } else if (typeof node === 'object' && node !== null) {
+      // Own enumerable string keys, as JSON.stringify writes them (symbols such as RAW_JSON are not).
+      for (const key of Object.keys(node)) {
+        if (matcher.contains(key)) return true
+        pending.push((node as Record<string, unknown>)[key])
+      }
+    }
+  }
+  return false
 }
 
 /** A JSON answer with secrets masked in every choice's text and tool-call arguments, and anywhere else; the same object when nothing matched. */

@@ -146,6 +146,22 @@ t.test('StreamScrubber: a clean chunk is passed as the same object (RAW_JSON kep
   t.equal(dirty.choices[0].delta.content, `x ${KEY}`, 'the original chunk is not mutated')
 })
 
+t.test('StreamScrubber: a translated chunk (no upstream text) is checked field by field: a key anywhere in it is masked, a clean one passes as itself', async (t) => {
+  const scrubber = new StreamScrubber(matcher)
+  const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'm' }
+  const cases: Array<[string, ChatChunk, (out: ChatChunk) => unknown, unknown]> = [
+    ['a citation deep in the delta', { ...base, choices: [{ index: 0, delta: { annotations: [{ url: `https://x.test/?k=${KEY}` }] } as never, finish_reason: null }] }, (o) => (o.choices[0].delta as never as { annotations: Array<{ url: string }> }).annotations[0].url, 'https://x.test/?k=[REDACTED]'],
+    ['a top-level extra field', { ...base, trace: { id: KEY } as never, choices: [] } as ChatChunk, (o) => (o as never as { trace: { id: string } }).trace.id, '[REDACTED]'],
+  ]
+  for (const [name, chunk, pick, expected] of cases) {
+    const out = scrubber.accept(chunk)
+    t.not(out, chunk, `${name}: a new chunk`)
+    t.equal(pick(out), expected, `${name}: masked`)
+  }
+  const clean = { ...base, choices: [{ index: 0, delta: { content: 'hello', annotations: [{ url: 'https://x.test/' }] } as never, finish_reason: null }] } as ChatChunk
+  t.equal(scrubber.accept(clean), clean, 'a clean translated chunk passes as the same object')
+})
+
 t.test('scrubCompletion: message text, reasoning, refusal and tool arguments; untouched otherwise', async (t) => {
   const completion: ChatCompletion = {
     id: 'x', object: 'chat.completion', created: 1, model: 'm',
