@@ -36,6 +36,18 @@ export function sseEvent(data: { type: string; [k: string]: unknown }): string {
   return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`
 }
 
+const TEXT_DELTA_HEAD = 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":'
+
+/**
+ * `sseEvent({ type: 'response.output_text.delta', sequence_number, item_id, output_index,
+ * content_index: 0, delta, logprobs: [] })`, the same bytes, written without building the event
+ * object: one per token of every Responses stream (issue 14). Only the strings need JSON's
+ * escaping; the numbers are integers.
+ */
+export function textDeltaEvent(sequence: number, item: { id: string; index: number }, delta: string): string {
+  return `${TEXT_DELTA_HEAD}${sequence},"item_id":${JSON.stringify(item.id)},"output_index":${item.index},"content_index":0,"delta":${JSON.stringify(delta)},"logprobs":[]}\n\n`
+}
+
 export class ResponsesStreamEncoder implements SseEncoder {
   readonly #frame: ResponseFrame
   readonly #provider: string
@@ -163,10 +175,8 @@ export class ResponsesStreamEncoder implements SseEncoder {
     }
     const open = this.#message
     open.text += delta
-    const where = { item_id: open.id, output_index: open.index, content_index: 0 }
-    return out + (part === 'refusal'
-      ? this.#event('response.refusal.delta', { ...where, delta })
-      : this.#event('response.output_text.delta', { ...where, delta, logprobs: [] }))
+    if (part === 'refusal') return out + this.#event('response.refusal.delta', { item_id: open.id, output_index: open.index, content_index: 0, delta })
+    return out + textDeltaEvent(this.#sequence++, open, delta)
   }
 
   #closeMessage(): string {

@@ -5,7 +5,7 @@ import { NATIVE_WIRE, type ChatChunk } from '../../providers/contract.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
 import { builtInTools, decodeRequest, itemsToMessages, paramOf } from '../../dialects/openai-responses/request.ts'
 import { statusFor, toResponseObject, toResponsesUsage } from '../../dialects/openai-responses/response.ts'
-import { ResponsesStreamEncoder } from '../../dialects/openai-responses/stream.ts'
+import { ResponsesStreamEncoder, sseEvent, textDeltaEvent } from '../../dialects/openai-responses/stream.ts'
 import { NativeEventReader, responseToCompletion } from '../../dialects/openai-responses/upstream.ts'
 import { chainAfter, nativeBody } from '../../dialects/openai-responses/chain.ts'
 import { MemoryResponsesStore } from '../../plugins/responses-store/memory.ts'
@@ -331,4 +331,15 @@ t.test('native stream: each upstream event is parsed once, by the reader; the en
   t.equal(parses, upstreamEvents.length, `${parses} parses for ${upstreamEvents.length} events`)
   t.equal(written, datas.map((d, i) => `event: ${upstreamEvents[i].type}\ndata: ${d}\n\n`).join(''), 'the upstream bytes, as they came')
   t.match(encoder.response(), { id: 'resp_up', status: 'completed' }, 'the encoder followed the stream to its terminal response')
+})
+
+t.test('textDeltaEvent: the same bytes as the event object serialized, whatever the text', async (t) => {
+  const texts = ['Hello', '', ' ', 'say "hi"', 'back\\slash', 'line\nbreak\r\ttab', '\u0000\u001f', 'é ü 漢字 😀', '\ud800 lone', '</script>', 'a'.repeat(2000)]
+  const items = [{ id: 'msg_0123456789abcdef', index: 0 }, { id: 'msg_"odd"\\id', index: 7 }]
+  for (const item of items) {
+    for (const [i, delta] of texts.entries()) {
+      const expected = sseEvent({ type: 'response.output_text.delta', sequence_number: i * 1000, item_id: item.id, output_index: item.index, content_index: 0, delta, logprobs: [] })
+      t.equal(textDeltaEvent(i * 1000, item, delta), expected, JSON.stringify(delta).slice(0, 40))
+    }
+  }
 })
