@@ -1,8 +1,9 @@
 // npm run bench:soak — a steady mixed load for BENCH_SOAK_MIN minutes (default 30): streams and
 // JSON answers, a session now and then, some requests failing over from a tier-1 provider that
-// cuts its streams. Every minute it prints the gateway's RSS and V8 heap (from its /metrics):
-// after the warm-up neither may keep growing. Exits 1 if the heap's last third is more than
-// SOAK_GROWTH_LIMIT above its first third after warm-up. Bounded; exits by itself.
+// cuts its streams, some answered by Ollama's native API and by Anthropic's. Every minute it
+// prints the gateway's RSS and V8 heap (from its /metrics): after the warm-up neither may keep
+// growing. Exits 1 if the heap's last third is more than SOAK_GROWTH_LIMIT above its first third
+// after warm-up. Bounded; exits by itself.
 import autocannon from 'autocannon'
 import { rssMb, startChild, startGateway, stop, type Server } from './lib/procs.ts'
 
@@ -21,7 +22,8 @@ let turn = 0
 function nextBody(): string {
   const n = turn++
   const stream = n % 4 !== 0
-  const model = n % 5 === 0 ? 'flaky-model' : 'bench-model'
+  // Every upstream dialect on the stream path: OpenAI (with a key, so every answer is scrubbed), Ollama's native NDJSON, Anthropic's SSE.
+  const model = n % 5 === 0 ? 'flaky-model' : n % 7 === 1 ? 'ollama-model' : n % 7 === 3 ? 'claude-model' : 'bench-model'
   const session = n % 10 === 0 ? { session_id: `soak-${n % 200}` } : {}
   return JSON.stringify({ model, stream, ...session, messages: [{ role: 'user', content: `Request ${n % 1000}` }] })
 }
@@ -33,6 +35,10 @@ async function main() {
     CUSTOM_PROVIDERS: 'cutter,bench',
     CUTTER_BASE_URL: `${origin}/cut/v1`, CUTTER_MODELS: 'flaky-model', PROVIDER_PRIORITY_CUTTER: '1',
     BENCH_BASE_URL: `${origin}/v1`, BENCH_MODELS: 'bench-model,flaky-model', PROVIDER_PRIORITY_BENCH: '2',
+    BENCH_API_KEY: 'sk-bench-soak-0123456789abcdefghij',
+    PROVIDERS_DISABLED: 'gpt4all,pollinations,local',
+    OLLAMA_BASE_URL: origin, OLLAMA_MODELS: 'ollama-model', OLLAMA_REMOTE_BASE_URL: '',
+    ANTHROPIC_API_KEY: 'sk-ant-soak-0123456789abcdefghij', ANTHROPIC_BASE_URL: origin, ANTHROPIC_MODELS: 'claude-model',
     SESSION_MAX_MESSAGES: '20',
   })
   const watchdog = setTimeout(() => {
