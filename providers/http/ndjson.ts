@@ -4,7 +4,7 @@
 import { UpstreamError, toUpstreamError } from '../upstream-error.ts'
 import type { BodyStream } from './types.ts'
 import { limitsOf, overCap } from './limits.ts'
-import { closeEarly } from './close-early.ts'
+import { bodyReads } from './body-reads.ts'
 import { parseUpstreamJson } from '../json-depth.ts'
 
 /**
@@ -26,16 +26,11 @@ export async function* ndjsonBatches<T>(body: BodyStream, signal?: AbortSignal):
     }
   }
   let failure: unknown
-  const reader = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
-  let read = false
+  const reads = bodyReads(body)
   try {
     for (;;) {
-      const next = await reader.next()
-      if (next.done) {
-        read = true
-        break
-      }
-      const chunk = next.value
+      const chunk = await reads.next()
+      if (chunk === undefined) break
       total += chunk.length
       if (total > maxStreamBytes) throw overCap(body, 'a streamed answer', maxStreamBytes, 'UPSTREAM_MAX_STREAM_BYTES')
       buffered += decoder.decode(chunk, { stream: true })
@@ -58,13 +53,12 @@ export async function* ndjsonBatches<T>(body: BodyStream, signal?: AbortSignal):
       if (buffered.length > maxEventBytes) throw overCap(body, 'one NDJSON line', maxEventBytes, 'UPSTREAM_MAX_EVENT_BYTES')
     }
   } catch (err) {
-    read = true // the body failed or was destroyed, or a line was malformed: nothing more is read
+    reads.failed() // the body failed or was destroyed, or a line was malformed: nothing more is read
     throw toUpstreamError(err, signal)
   } finally {
     // An early return (the done line, the client gone) with the whole body already here reads it
     // to its end: destroying it would build an abort error with its stack trace, per stream.
-    if (!read) await closeEarly(body, reader)
-    if (!body.destroyed) body.destroy()
+    await reads.close()
   }
   if (buffered.trim()) yield [parse(buffered.trim())]
 }

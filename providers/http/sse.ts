@@ -10,7 +10,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { toUpstreamError } from '../upstream-error.ts'
 import type { BodyStream } from './types.ts'
 import { limitsOf, overCap } from './limits.ts'
-import { closeEarly } from './close-early.ts'
+import { bodyReads } from './body-reads.ts'
 
 const LF = 0x0a
 const CR = 0x0d
@@ -73,16 +73,11 @@ export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): 
   /** Bytes of the whole stream so far. */
   let total = 0
   let previous: number | undefined
-  const reader = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
-  let read = false
+  const reads = bodyReads(body)
   try {
     for (;;) {
-      const next = await reader.next()
-      if (next.done) {
-        read = true
-        break
-      }
-      const chunk = next.value
+      const chunk = await reads.next()
+      if (chunk === undefined) break
       const end = afterLastBoundary(chunk, previous)
       // A read that starts and ends on an event boundary holds whole events only: its text is theirs alone.
       const whole = pending === 0 && end === chunk.length
@@ -100,11 +95,10 @@ export async function* sseEventBatches(body: BodyStream, signal?: AbortSignal): 
       yield ready
     }
   } catch (err) {
-    read = true // the body failed or was destroyed: nothing left to read
+    reads.failed() // the body failed or was destroyed: nothing left to read
     throw toUpstreamError(err, signal)
   } finally {
-    if (!read) await closeEarly(body, reader)
-    if (!body.destroyed) body.destroy()
+    await reads.close()
   }
   // A final event without its blank line still counts (some servers omit it).
   parser.feed('\n\n')
