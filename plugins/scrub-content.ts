@@ -22,7 +22,7 @@
 // too, and if it holds one, every string of the answer is masked and its upstream bytes dropped.
 import { NATIVE_WIRE, RAW_JSON, STREAM_NOTE, type ChatChunk, type ChatCompletion } from '../providers/contract.ts'
 import { MASK } from './redact.ts'
-import { readBatch, type BatchIterator } from './router/batch.ts'
+import { handOut, readBatch, type BatchIterator } from './router/batch.ts'
 
 /** Secrets shorter than this are not scrubbed from content: they would match ordinary words. */
 export const MIN_SCRUBBED_SECRET_CHARS = 8
@@ -134,8 +134,13 @@ export class SecretMatcher {
  * itself does not show: then its JSON, which writes such characters plainly.
  */
 function outgoingText(value: ChatChunk | ChatCompletion): string {
+  return forwardedText(value) ?? JSON.stringify(value)
+}
+
+/** The upstream's own text the answer goes out as, when it shows every character plainly (no `\u` escape). */
+function forwardedText(value: ChatChunk | ChatCompletion): string | undefined {
   const raw = (value as { [RAW_JSON]?: string })[RAW_JSON] ?? value[NATIVE_WIRE]?.text
-  return raw !== undefined && !raw.includes('\\u') ? raw : JSON.stringify(value)
+  return raw !== undefined && !raw.includes('\\u') ? raw : undefined
 }
 
 /** `value` with secrets masked in every string in it, without its upstream bytes (its router note kept). */
@@ -163,8 +168,8 @@ function scrubOutside<T extends ChatChunk | ChatCompletion>(matcher: SecretMatch
  * here for the check and again by the writer — 5 % of such a stream's CPU (issue 14).
  */
 function outgoingHoldsSecret(matcher: SecretMatcher, value: ChatChunk | ChatCompletion): boolean {
-  const raw = (value as { [RAW_JSON]?: string })[RAW_JSON] ?? value[NATIVE_WIRE]?.text
-  if (raw !== undefined && !raw.includes('\\u')) return matcher.contains(raw)
+  const raw = forwardedText(value)
+  if (raw !== undefined) return matcher.contains(raw)
   const pending: unknown[] = [value]
   while (pending.length > 0) {
     const node = pending.pop()
@@ -387,11 +392,8 @@ export function scrubStream(matcher: SecretMatcher, chunks: AsyncIterable<ChatCh
   const scrubber = new StreamScrubber(matcher)
   const source = chunks[Symbol.asyncIterator]()
   let reported = 0
-  /** The source ended and what the scrubber held went out. */
+  /** The source ended (or was closed) and what the scrubber held went out. */
   let over = false
-  /** Chunks of a batch read by next(), not handed out yet. */
-  let pending: ChatChunk[] = []
-  let at = 0
   const report = () => {
     if (scrubber.scrubbed > reported) onScrub(scrubber.scrubbed - reported)
     reported = scrubber.scrubbed
@@ -406,13 +408,12 @@ export function scrubStream(matcher: SecretMatcher, chunks: AsyncIterable<ChatCh
     report()
     return out ?? batch
   }
-  const nextBatch = async (): Promise<IteratorResult<ChatChunk[], undefined>> => {
-    if (at < pending.length) {
-      const rest = pending.slice(at)
-      pending = []
-      at = 0
-      return { done: false, value: rest }
-    }
+  const close = async () => {
+    if (over) return
+    over = true
+    await source.return?.()
+  }
+  const pull = async (): Promise<IteratorResult<ChatChunk[], undefined>> => {
     if (over) return { done: true, value: undefined }
     const next = await readBatch(source)
     if (!next.done) {
@@ -421,8 +422,7 @@ export function scrubStream(matcher: SecretMatcher, chunks: AsyncIterable<ChatCh
       } catch (err) {
         // A chunk the scrubber cannot read (a malformed upstream's): the source is closed, as a
         // loop over it would close it, so its upstream request is not left open.
-        over = true
-        await source.return?.()
+        await close()
         throw err
       }
     }
@@ -431,30 +431,10 @@ export function scrubStream(matcher: SecretMatcher, chunks: AsyncIterable<ChatCh
     report()
     return rest ? { done: false, value: [rest] } : { done: true, value: undefined }
   }
-  const stream = {
-    async next(): Promise<IteratorResult<ChatChunk, undefined>> {
-      if (at < pending.length) return { done: false, value: pending[at++] }
-      const next = await nextBatch()
-      if (next.done) return next
-      pending = next.value
-      at = 1
-      return { done: false, value: pending[0] }
-    },
-    nextBatch,
-    async return(): Promise<IteratorResult<ChatChunk, undefined>> {
-      pending = []
-      at = 0
-      if (!over) {
-        over = true
-        await source.return?.()
-      }
-      return { done: true, value: undefined }
-    },
-    async throw(err: unknown): Promise<IteratorResult<ChatChunk, undefined>> {
-      await stream.return()
-      throw err
-    },
-    [Symbol.asyncIterator]: () => stream,
+  const stream = handOut(pull, close)
+  const throwInto = async (err: unknown): Promise<never> => {
+    await stream.return!()
+    throw err
   }
-  return stream as unknown as AsyncGenerator<ChatChunk> & BatchIterator<ChatChunk>
+  return Object.assign(stream, { throw: throwInto }) as unknown as AsyncGenerator<ChatChunk> & BatchIterator<ChatChunk>
 }

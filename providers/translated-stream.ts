@@ -9,6 +9,7 @@
 // so (Ollama's done line, Anthropic's message_stop); the framing is then closed, which frees the
 // socket. Ending before that is the adapter's `cut` failure: a truncated answer is never whole.
 import type { BatchIterator, ChatChunk } from './contract.ts'
+import { handOut } from '../plugins/router/batch.ts'
 
 export interface Translation<I> {
   /** Pushes the chunks of one item onto `out`; true when the stream is complete. May throw (the stream's failure). */
@@ -18,9 +19,6 @@ export interface Translation<I> {
 }
 
 export function translatedChunks<I>(items: AsyncGenerator<I[]>, translation: Translation<I>): AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> {
-  /** Translated chunks of the latest read not handed out yet, from `at`. */
-  let ready: ChatChunk[] = []
-  let at = 0
   let complete = false
   /** The framing is closed (complete, failed, ended or returned). */
   let over = false
@@ -33,64 +31,45 @@ export function translatedChunks<I>(items: AsyncGenerator<I[]>, translation: Tra
     await items.return(undefined)
   }
 
-  /** Reads and translates one network read's items. */
-  const fill = async (): Promise<void> => {
-    let next: IteratorResult<I[]>
-    try {
-      next = await items.next()
-    } catch (err) {
-      over = true // the framing failed: it has closed itself
-      throw err
-    }
-    if (next.done) {
-      over = true
-      throw translation.cut()
-    }
-    ready = []
-    at = 0
-    try {
-      for (const item of next.value) {
-        if (translation.translate(item, ready)) {
-          complete = true
-          break
-        }
-      }
-    } catch (err) {
-      failure = err
-    }
-    if (complete || failure !== undefined) await close()
-  }
-
-  /** Up to `max` chunks, reading the network only when none is ready. */
-  const take = async (max: number): Promise<IteratorResult<ChatChunk[], undefined>> => {
+  /** The chunks of the next network read that makes any, or the failure or the end. */
+  const pull = async (): Promise<IteratorResult<ChatChunk[], undefined>> => {
     for (;;) {
-      if (at < ready.length) {
-        const end = Math.min(ready.length, at + max)
-        const value = at === 0 && end === ready.length ? ready : ready.slice(at, end)
-        at = end
-        return { done: false, value }
-      }
       if (failure !== undefined) {
         const err = failure
         failure = undefined
         throw err
       }
       if (complete || over) return { done: true, value: undefined }
-      await fill()
+      let next: IteratorResult<I[]>
+      try {
+        next = await items.next()
+      } catch (err) {
+        over = true // the framing failed: it has closed itself
+        throw err
+      }
+      if (next.done) {
+        over = true
+        throw translation.cut()
+      }
+      const chunks: ChatChunk[] = []
+      try {
+        for (const item of next.value) {
+          if (translation.translate(item, chunks)) {
+            complete = true
+            break
+          }
+        }
+      } catch (err) {
+        failure = err
+      }
+      if (complete || failure !== undefined) await close()
+      if (chunks.length > 0) return { done: false, value: chunks }
     }
   }
 
-  const it: AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> = {
-    next: () => take(1).then((one) => (one.done ? one : { done: false, value: one.value[0] })),
-    nextBatch: () => take(Infinity),
-    async return(): Promise<IteratorResult<ChatChunk>> {
-      ready = []
-      at = 0
-      failure = undefined
-      await close()
-      return { done: true, value: undefined }
-    },
-    [Symbol.asyncIterator]: () => it,
-  }
-  return it
+  // An early return (the consumer left) drops a failure nobody will read.
+  return handOut(pull, () => {
+    failure = undefined
+    return close()
+  })
 }

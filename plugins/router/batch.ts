@@ -39,3 +39,44 @@ export function batchesOf<T>(iterator: AsyncIterator<T>): AsyncIterable<T[]> {
   }
   return batches
 }
+
+/**
+ * The batch protocol over a source of batches (`pull`: the next non-empty batch, or done):
+ * `nextBatch()` hands out what the last batch has left, else the next one whole; `next()` hands
+ * out one chunk and keeps the rest of its batch for the calls after it. `close` ends the source
+ * early (`return()`: the consumer left). For a layer that works a batch at a time but must also
+ * serve readers that only know `next()` (a session or cache wrapper).
+ */
+export function handOut<T>(pull: () => Promise<IteratorResult<T[], undefined>>, close: () => Promise<unknown>): BatchIterableIterator<T> {
+  let buffer: T[] = []
+  let at = 0
+  const it: BatchIterableIterator<T> = {
+    // Not `async`: returning the source's promise from an async function would cost extra turns.
+    next(): Promise<IteratorResult<T, undefined>> {
+      if (at < buffer.length) return Promise.resolve({ done: false, value: buffer[at++] })
+      return pull().then((next) => {
+        if (next.done) return next
+        buffer = next.value
+        at = 1
+        return { done: false, value: buffer[0] }
+      })
+    },
+    nextBatch(): Promise<IteratorResult<T[], undefined>> {
+      if (at < buffer.length) {
+        const rest = at === 0 ? buffer : buffer.slice(at)
+        buffer = []
+        at = 0
+        return Promise.resolve({ done: false, value: rest })
+      }
+      return pull()
+    },
+    async return(): Promise<IteratorResult<T, undefined>> {
+      buffer = []
+      at = 0
+      await close()
+      return { done: true, value: undefined }
+    },
+    [Symbol.asyncIterator]: () => it,
+  }
+  return it
+}

@@ -14,7 +14,7 @@ import { couldAnswer, type Candidate } from './candidates.ts'
 import { decide } from './decide.ts'
 import { dispatch, DispatchError, type Call, type DispatchDeps, type Job, type Strategy } from './dispatch.ts'
 import { legChunks, type OpenedStream } from './stream.ts'
-import { batchesOf } from './batch.ts'
+import { batchesOf, handOut } from './batch.ts'
 import { type ResumableAnswer, ContinuationDiverged } from './resume/answer.ts'
 
 type Leg = Call<OpenedStream> & { strategy?: Strategy }
@@ -81,36 +81,8 @@ export function closeIfNeverRead(gen: ContinuedStream, first: Call<OpenedStream>
  */
 export function continuedStream(o: ContinuedStreamOptions): ContinuedStream {
   const gen = continuedBatches(o)
-  let buffer: ChatChunk[] = []
-  let at = 0
-  const stream = {
-    next(): Promise<IteratorResult<ChatChunk, undefined>> {
-      if (at < buffer.length) return Promise.resolve({ done: false, value: buffer[at++] })
-      return gen.next().then((next) => {
-        if (next.done) return { done: true, value: undefined }
-        buffer = next.value
-        at = 1
-        return { done: false, value: buffer[0] }
-      })
-    },
-    nextBatch(): Promise<IteratorResult<ChatChunk[], undefined>> {
-      if (at < buffer.length) {
-        const rest = at === 0 ? buffer : buffer.slice(at)
-        buffer = []
-        at = 0
-        return Promise.resolve({ done: false, value: rest })
-      }
-      return gen.next() as Promise<IteratorResult<ChatChunk[], undefined>>
-    },
-    return(value: unknown) {
-      buffer = []
-      at = 0
-      return gen.return(value as never)
-    },
-    throw: (err: unknown) => gen.throw(err),
-    [Symbol.asyncIterator]: () => stream,
-  }
-  return stream as unknown as ContinuedStream
+  const stream = handOut(() => gen.next() as Promise<IteratorResult<ChatChunk[], undefined>>, () => gen.return())
+  return Object.assign(stream, { throw: (err: unknown) => gen.throw(err) }) as unknown as ContinuedStream
 }
 
 const sameChunks = (a: ChatChunk[], b: ChatChunk[]): boolean => {
