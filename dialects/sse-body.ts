@@ -17,13 +17,14 @@
 // is piped into the response with end-of-stream listeners on both sides, which cost ~15 % of a
 // whole streamed request (issue 14). `sseBody` is the same loop as a `Readable`, for callers that
 // want one (tests, bench/in-process.ts).
+import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import { applySecurityHeaders } from '../plugins/security-headers.ts'
 import { RAW_FRAMES, RAW_JSON, STREAM_NOTE, type ChatChunk, type ChunkBatch } from '../providers/contract.ts'
 import { readBatch } from '../plugins/router/batch.ts'
 
-const SSE_HEADERS = {
+export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no', // nginx: do not buffer the stream
@@ -217,11 +218,19 @@ export function sseBody(chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, r
  * the response's `finish` from the start of the request.
  */
 export function sendSse(reply: FastifyReply, chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string): FastifyReply {
-  const res = reply.raw
   reply.headers(SSE_HEADERS)
   applySecurityHeaders(reply)
   reply.hijack()
-  res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
+  writeSse(reply.raw, reply.statusCode, reply.getHeaders() as Record<string, string>, chunks, encoder, redact)
+  return reply
+}
+
+/**
+ * The SSE body on a bare HTTP response, headers given whole (sendSse adds the SSE headers; a
+ * caller without a reply — bench/core-floor.ts — passes its own).
+ */
+export function writeSse(res: ServerResponse, statusCode: number, headers: Record<string, string>, chunks: AsyncIterable<ChatChunk>, encoder: SseEncoder, redact: (s: string) => string): void {
+  res.writeHead(statusCode, headers)
   const pump = ssePump(chunks, encoder, redact, {
     write: (data) => void res.write(data),
     end: () => void res.end(),
@@ -234,5 +243,4 @@ export function sendSse(reply: FastifyReply, chunks: AsyncIterable<ChatChunk>, e
   // Gone already (its 'close' emitted in the turn the router committed): nothing to pull for.
   if (res.destroyed) pump.cancel()
   else pump.resume()
-  return reply
 }
