@@ -3,7 +3,8 @@
 //   1. Pass-through: autocannon at concurrency 50, non-stream and stream (20 chunks), the bare
 //      proxy, the framework floor (Fastify 5 + undici, one route, nothing else), the plugin floor
 //      (that plus the libraries tiergate's requests go through, configured as tiergate configures
-//      them: bench/plugin-floor.ts) and tiergate alternating over rounds: req/s, p50/p99, CPU µs
+//      them: bench/plugin-floor.ts), the core floor (tiergate's own core behind a bare node:http
+//      route, no framework: bench/core-floor.ts) and tiergate alternating over rounds: req/s, p50/p99, CPU µs
 //      per request of the server process (read from /proc: the steadiest figure on a shared
 //      2-core machine) and RSS.
 //   2. +TTFB at concurrency 1: time to the first body byte, direct to the upstream, through the
@@ -34,6 +35,7 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
   const bare = await startChild('bare-proxy.ts', { UPSTREAM_ORIGIN: origin })
   const framework = await startChild('fastify-proxy.ts', { UPSTREAM_ORIGIN: origin })
   const plugins = await startChild('plugin-floor.ts', { UPSTREAM_ORIGIN: origin })
+  const core = await startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000' }, undefined, 'bench/core-floor.ts')
   const gateway = await startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000' })
   try {
     // Idle: after start-up and one request each (lazy parts loaded), before any load.
@@ -46,15 +48,18 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
       await measure(bare, { ...options, durationS: 2 }) // warm-up: JIT, pools
       await measure(framework, { ...options, durationS: 2 })
       await measure(plugins, { ...options, durationS: 2 })
+      await measure(core, { ...options, durationS: 2 })
       await measure(gateway, { ...options, durationS: 2 })
       const bares: LoadResult[] = []
       const frameworks: LoadResult[] = []
       const pluginFloors: LoadResult[] = []
+      const cores: LoadResult[] = []
       const gateways: LoadResult[] = []
       for (let round = 0; round < ROUNDS; round++) {
         bares.push(await measure(bare, options))
         frameworks.push(await measure(framework, options))
         pluginFloors.push(await measure(plugins, options))
+        cores.push(await measure(core, options))
         gateways.push(await measure(gateway, options))
       }
       const cpuRatios = gateways.map((g, i) => g.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
@@ -63,9 +68,11 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
         `| ${label} | ${name} | ${fmt(median(runs.map((r) => r.rps)))} | ${median(runs.map((r) => r.p50))} | ${median(runs.map((r) => r.p99))} | **${fmt(median(runs.map((r) => r.cpuUsPerRequest)))}** | ${runs.reduce((n, r) => n + r.failures, 0)} |`
       const floorRatios = frameworks.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
       const pluginRatios = pluginFloors.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
-      rows.push(row('bare undici proxy', bares), row('Fastify 5 + undici proxy (framework floor)', frameworks), row('+ the plugins tiergate uses (plugin floor)', pluginFloors), row('tiergate', gateways))
+      const coreRatios = cores.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
+      rows.push(row('bare undici proxy', bares), row('Fastify 5 + undici proxy (framework floor)', frameworks), row('+ the plugins tiergate uses (plugin floor)', pluginFloors), row("tiergate's core on a bare node:http route (core floor)", cores), row('tiergate', gateways))
       rows.push(`| ${label} | framework floor / bare | | | | ${fmt(median(floorRatios), 2)}× (${fmt(floorRatios[0], 2)}–${fmt(floorRatios.at(-1)!, 2)}) | |`)
       rows.push(`| ${label} | plugin floor / bare | | | | ${fmt(median(pluginRatios), 2)}× (${fmt(pluginRatios[0], 2)}–${fmt(pluginRatios.at(-1)!, 2)}) | |`)
+      rows.push(`| ${label} | core floor / bare | | | | ${fmt(median(coreRatios), 2)}× (${fmt(coreRatios[0], 2)}–${fmt(coreRatios.at(-1)!, 2)}) | |`)
       rows.push(`| ${label} | **tiergate / bare** | ${fmt(median(rpsRatios), 2)} (${fmt(rpsRatios[0], 2)}–${fmt(rpsRatios.at(-1)!, 2)}) | | | **${fmt(median(cpuRatios), 2)}×** (${fmt(cpuRatios[0], 2)}–${fmt(cpuRatios.at(-1)!, 2)}) | |`)
     }
     const after = { bare: rssMb(bare.pid), gateway: rssMb(gateway.pid) }
@@ -79,7 +86,7 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
       summary.push(`| TTFB at c=1, ${stream ? 'stream' : 'non-stream'} (median of ${TTFB_REQUESTS}; direct ${fmt(direct, 3)} ms) | +${fmt(viaBare - direct, 3)} ms | +${fmt(viaGateway - direct, 3)} ms | +${fmt(viaGateway - viaBare, 3)} ms over bare |`)
     }
   } finally {
-    await stop(gateway, plugins, framework, bare)
+    await stop(gateway, core, plugins, framework, bare)
   }
 }
 

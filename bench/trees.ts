@@ -1,7 +1,8 @@
 // node bench/trees.ts <server> <server> … — the A/B tool: several servers on one mock upstream,
 // measured in alternating rounds (c=50, non-stream and stream): CPU µs per request, median with
 // its range, and RSS after. A server is `bare` (bench/bare-proxy.ts), `floor`
-// (bench/fastify-proxy.ts), `plugins` (bench/plugin-floor.ts), or a tiergate tree — a
+// (bench/fastify-proxy.ts), `plugins` (bench/plugin-floor.ts), `core` (bench/core-floor.ts:
+// this tree's core with no framework on the chat route), or a tiergate tree — a
 // directory, started with its own server.ts as `npm start` runs it, e.g. a `git worktree` of
 // the commit before a change — optionally with environment after a `?`:
 // `/tmp/before?STREAM_RESUME=0` (`{origin}` in a value: the mock upstream's origin). What every performance change in the README was kept or
@@ -30,7 +31,7 @@ function startTree(spec: string, origin: string): Promise<Server> {
 
 const specs = process.argv.slice(2)
 if (specs.length === 0) {
-  console.error('usage: node bench/trees.ts <bare|floor|plugins|dir[?ENV=value&…]> …')
+  console.error('usage: node bench/trees.ts <bare|floor|plugins|core|dir[?ENV=value&…]> …')
   process.exit(2)
 }
 const upstream = await startChild('upstream.ts')
@@ -41,7 +42,8 @@ try {
     const server = spec === 'bare' ? await startChild('bare-proxy.ts', { UPSTREAM_ORIGIN: origin })
       : spec === 'floor' ? await startChild('fastify-proxy.ts', { UPSTREAM_ORIGIN: origin })
         : spec === 'plugins' ? await startChild('plugin-floor.ts', { UPSTREAM_ORIGIN: origin })
-        : await startTree(spec, origin)
+          : spec === 'core' ? await startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000' }, undefined, 'bench/core-floor.ts')
+            : await startTree(spec, origin)
     servers.push({ spec, server })
   }
   const runs = new Map<string, LoadResult[]>()

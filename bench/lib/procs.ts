@@ -59,12 +59,13 @@ export function startCommand(): { env: Record<string, string>; flags: string[] }
 
 /**
  * The gateway exactly as users run it (`npm start`), with a benchmark environment; `dir`: another
- * tree's (a `git worktree` of the commit before a change, for bench/trees.ts).
+ * tree's (a `git worktree` of the commit before a change, for bench/trees.ts); `script`: another
+ * entry point of that tree started the same way (bench/core-floor.ts).
  */
-export async function startGateway(env: Record<string, string>, dir = `${here}..`): Promise<Server & { flags: string[] }> {
+export async function startGateway(env: Record<string, string>, dir = `${here}..`, script = 'server.ts'): Promise<Server & { flags: string[] }> {
   const port = await freePort()
   const start = startCommand()
-  const child = fork(`${dir}/server.ts`, {
+  const child = fork(`${dir}/${script}`, {
     cwd: dir,
     execArgv: start.flags,
     env: {
