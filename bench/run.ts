@@ -9,8 +9,9 @@
 //      2-core machine) and RSS.
 //   2. +TTFB at concurrency 1: time to the first body byte, direct to the upstream, through the
 //      bare proxy and through tiergate.
-//   3. Features: one gateway per scenario (Anthropic Messages in, Responses in, a resumed stream,
-//      a cache hit, traces on, metrics off, sessions on), CPU µs per request next to the plain path.
+//   3. Features: one gateway per scenario (a provider key, Anthropic Messages in, Responses in,
+//      Ollama and Anthropic upstreams, a resumed stream, the cache, traces, sessions), each
+//      alternating round by round with one plain gateway: CPU µs per request next to the plain path's.
 // Every server is its own process; the run is bounded and exits by itself.
 import { measure, type LoadResult } from './lib/load.ts'
 import { median, rssMb, startChild, startGateway, stop, type Server } from './lib/procs.ts'
@@ -90,39 +91,63 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
   }
 }
 
+/**
+ * One gateway per feature, each alternating round by round with one plain gateway that runs
+ * throughout: the features are measured minutes apart, and on a shared host a plain row taken
+ * once, first, was dearer than features measured after it. What a feature adds and its ratio are
+ * the medians over its rounds of the difference from and the ratio to the plain round just before
+ * each; the plain row is the median of all its rounds.
+ */
 async function features(upstream: Server, rows: string[]): Promise<void> {
   const origin = `http://127.0.0.1:${upstream.port}`
-  let plainCpu = NaN
+  const [plainFeature, ...others] = FEATURES
+  const plain = await startGateway({ ...PLAIN_ENV(origin), ...plainFeature.env(origin, undefined) })
+  const plainOptions = { path: plainFeature.path, body: plainFeature.body, headers: plainFeature.headers, connections: CONNECTIONS }
+  const plainRuns: LoadResult[] = []
   let redis: RedisServer | undefined
-  for (const feature of FEATURES) {
-    if (feature.needsRedis && !redis) {
+  try {
+    const problem = await probe(plain, plainFeature)
+    if (problem) throw new Error(`the plain gateway does not answer: ${problem}`)
+    for (const feature of others) {
+      if (feature.needsRedis && !redis) {
+        try {
+          redis = await startRedisServer()
+        } catch (err) {
+          rows.push(`| ${feature.name} | not measured: no redis-server (apt-get install redis-server): ${(err as Error).message.split('\n')[0]} | | |`)
+          continue
+        }
+      }
+      const gateway = await startGateway({ ...PLAIN_ENV(origin), ...feature.env(origin, redis?.url) })
       try {
-        redis = await startRedisServer()
-      } catch (err) {
-        rows.push(`| ${feature.name} | not measured: no redis-server (apt-get install redis-server): ${(err as Error).message.split('\n')[0]} | | |`)
-        continue
+        const problem = await probe(gateway, feature)
+        if (problem) {
+          rows.push(`| ${feature.name} | not measured: ${problem} | | |`)
+          continue
+        }
+        const options = { path: feature.path, body: feature.body, headers: feature.headers, connections: CONNECTIONS }
+        await measure(plain, { ...plainOptions, durationS: 2 })
+        await measure(gateway, { ...options, durationS: 2 })
+        const pairs: Array<{ plain: LoadResult; feature: LoadResult }> = []
+        for (let round = 0; round < ROUNDS; round++) {
+          const plainRun = await measure(plain, { ...plainOptions, durationS: FEATURE_DURATION_S })
+          pairs.push({ plain: plainRun, feature: await measure(gateway, { ...options, durationS: FEATURE_DURATION_S }) })
+          plainRuns.push(plainRun)
+        }
+        const cpu = median(pairs.map((p) => p.feature.cpuUsPerRequest))
+        const added = median(pairs.map((p) => p.feature.cpuUsPerRequest - p.plain.cpuUsPerRequest))
+        const ratios = pairs.map((p) => p.feature.cpuUsPerRequest / p.plain.cpuUsPerRequest).sort((a, b) => a - b)
+        const failures = pairs.reduce((n, p) => n + p.feature.failures, 0)
+        rows.push(`| ${feature.name} | ${fmt(cpu)} | ${fmt(added)} (${fmt(median(ratios), 2)}×, ${fmt(ratios[0], 2)}–${fmt(ratios.at(-1)!, 2)}) | ${fmt(median(pairs.map((p) => p.feature.rps)))} req/s${failures ? `, ${failures} failed` : ''} |`)
+      } finally {
+        await stop(gateway)
       }
     }
-    const gateway = await startGateway({ ...PLAIN_ENV(origin), ...feature.env(origin, redis?.url) })
-    try {
-      const problem = await probe(gateway, feature)
-      if (problem) {
-        rows.push(`| ${feature.name} | not measured: ${problem} | | |`)
-        continue
-      }
-      const options = { path: feature.path, body: feature.body, headers: feature.headers, connections: CONNECTIONS }
-      await measure(gateway, { ...options, durationS: 2 })
-      const runs: LoadResult[] = []
-      for (let round = 0; round < ROUNDS; round++) runs.push(await measure(gateway, { ...options, durationS: FEATURE_DURATION_S }))
-      const cpu = median(runs.map((r) => r.cpuUsPerRequest))
-      if (feature.name.startsWith('plain')) plainCpu = cpu
-      const failures = runs.reduce((n, r) => n + r.failures, 0)
-      rows.push(`| ${feature.name} | ${fmt(cpu)} | ${feature.name.startsWith('plain') ? '—' : `${fmt(cpu - plainCpu)} (${fmt(cpu / plainCpu, 2)}×)`} | ${fmt(median(runs.map((r) => r.rps)))} req/s${failures ? `, ${failures} failed` : ''} |`)
-    } finally {
-      await stop(gateway)
-    }
+  } finally {
+    await stop(plain)
+    await redis?.close()
   }
-  await redis?.close()
+  const failures = plainRuns.reduce((n, r) => n + r.failures, 0)
+  rows.unshift(`| ${plainFeature.name} | ${fmt(median(plainRuns.map((r) => r.cpuUsPerRequest)))} (${plainRuns.length} rounds) | — | ${fmt(median(plainRuns.map((r) => r.rps)))} req/s${failures ? `, ${failures} failed` : ''} |`)
 }
 
 async function main() {
@@ -151,7 +176,7 @@ async function main() {
     for (const row of summary) console.log(row)
   }
   if (featureRows.length) {
-    console.log(`\nFeatures on the stream path (20 chunks, c=${CONNECTIONS}, ${ROUNDS} rounds of ${FEATURE_DURATION_S} s, median):\n`)
+    console.log(`\nFeatures on the stream path (20 chunks, c=${CONNECTIONS}; each feature alternating with the plain gateway, ${ROUNDS} rounds of ${FEATURE_DURATION_S} s; CPU the median, the ratio the median of the paired rounds' with its range):\n`)
     console.log('| scenario | CPU µs/req | over the plain path | throughput |')
     console.log('|---|---|---|---|')
     for (const row of featureRows) console.log(row)
