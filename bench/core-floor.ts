@@ -23,10 +23,21 @@ const app = await buildServer(config)
 await app.ready()
 const redact = createRedactor(config.secrets)
 
+/**
+ * The body, refused past BODY_LIMIT_BYTES as the Fastify route refuses it: 413, and the rest
+ * is discarded, not kept (the answer closes the connection).
+ */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = []
-    req.on('data', (part: Buffer) => parts.push(part)).on('end', () => resolve(Buffer.concat(parts).toString('utf8'))).on('error', reject)
+    let size = 0
+    const onData = (part: Buffer) => {
+      size += part.length
+      if (size <= config.bodyLimitBytes) return void parts.push(part)
+      req.off('data', onData).resume()
+      reject(Object.assign(new Error(`the body is larger than ${config.bodyLimitBytes} bytes (BODY_LIMIT_BYTES)`), { statusCode: 413 }))
+    }
+    req.on('data', onData).on('end', () => resolve(Buffer.concat(parts).toString('utf8'))).on('error', reject)
   })
 }
 
@@ -56,7 +67,8 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   chat(req, res).catch((err: Error & { statusCode?: number }) => {
     // The load generator's last requests are cut when a round ends: nothing to answer then.
     if (res.headersSent || res.destroyed) return void res.destroy()
-    res.writeHead(err.statusCode ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: err.message } }))
+    // An error's message may quote an upstream: redacted, as the gateway's error envelope is.
+    res.writeHead(err.statusCode ?? 500, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: { message: redact(err.message) } }))
   })
 })
 server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
