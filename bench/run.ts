@@ -30,6 +30,10 @@ const ONLY = process.env.BENCH_ONLY // "passthrough" | "features"
 const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a')
+/** Each round's ratio of `runs` to `base` (the same round), sorted: median and range read off it. */
+const ratiosTo = (runs: LoadResult[], base: LoadResult[]) => runs.map((r, i) => r.cpuUsPerRequest / base[i].cpuUsPerRequest).sort((a, b) => a - b)
+/** `1.23× (1.10–1.40)`: a sorted list of ratios as its median and range. */
+const ratioCell = (ratios: number[]) => `${fmt(median(ratios), 2)}× (${fmt(ratios[0], 2)}–${fmt(ratios.at(-1)!, 2)})`
 
 async function passThrough(upstream: Server, rows: string[], summary: string[]): Promise<void> {
   const origin = `http://127.0.0.1:${upstream.port}`
@@ -63,17 +67,14 @@ async function passThrough(upstream: Server, rows: string[], summary: string[]):
         cores.push(await measure(core, options))
         gateways.push(await measure(gateway, options))
       }
-      const cpuRatios = gateways.map((g, i) => g.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
+      const cpuRatios = ratiosTo(gateways, bares)
       const rpsRatios = gateways.map((g, i) => g.rps / bares[i].rps).sort((a, b) => a - b)
       const row = (name: string, runs: LoadResult[]) =>
         `| ${label} | ${name} | ${fmt(median(runs.map((r) => r.rps)))} | ${median(runs.map((r) => r.p50))} | ${median(runs.map((r) => r.p99))} | **${fmt(median(runs.map((r) => r.cpuUsPerRequest)))}** | ${runs.reduce((n, r) => n + r.failures, 0)} |`
-      const floorRatios = frameworks.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
-      const pluginRatios = pluginFloors.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
-      const coreRatios = cores.map((f, i) => f.cpuUsPerRequest / bares[i].cpuUsPerRequest).sort((a, b) => a - b)
       rows.push(row('bare undici proxy', bares), row('Fastify 5 + undici proxy (framework floor)', frameworks), row('+ the plugins tiergate uses (plugin floor)', pluginFloors), row("tiergate's core on a bare node:http route (core floor)", cores), row('tiergate', gateways))
-      rows.push(`| ${label} | framework floor / bare | | | | ${fmt(median(floorRatios), 2)}× (${fmt(floorRatios[0], 2)}–${fmt(floorRatios.at(-1)!, 2)}) | |`)
-      rows.push(`| ${label} | plugin floor / bare | | | | ${fmt(median(pluginRatios), 2)}× (${fmt(pluginRatios[0], 2)}–${fmt(pluginRatios.at(-1)!, 2)}) | |`)
-      rows.push(`| ${label} | core floor / bare | | | | ${fmt(median(coreRatios), 2)}× (${fmt(coreRatios[0], 2)}–${fmt(coreRatios.at(-1)!, 2)}) | |`)
+      rows.push(`| ${label} | framework floor / bare | | | | ${ratioCell(ratiosTo(frameworks, bares))} | |`)
+      rows.push(`| ${label} | plugin floor / bare | | | | ${ratioCell(ratiosTo(pluginFloors, bares))} | |`)
+      rows.push(`| ${label} | core floor / bare | | | | ${ratioCell(ratiosTo(cores, bares))} | |`)
       rows.push(`| ${label} | **tiergate / bare** | ${fmt(median(rpsRatios), 2)} (${fmt(rpsRatios[0], 2)}–${fmt(rpsRatios.at(-1)!, 2)}) | | | **${fmt(median(cpuRatios), 2)}×** (${fmt(cpuRatios[0], 2)}–${fmt(cpuRatios.at(-1)!, 2)}) | |`)
     }
     const after = { bare: rssMb(bare.pid), gateway: rssMb(gateway.pid) }
@@ -135,9 +136,9 @@ async function features(upstream: Server, rows: string[]): Promise<void> {
         }
         const cpu = median(pairs.map((p) => p.feature.cpuUsPerRequest))
         const added = median(pairs.map((p) => p.feature.cpuUsPerRequest - p.plain.cpuUsPerRequest))
-        const ratios = pairs.map((p) => p.feature.cpuUsPerRequest / p.plain.cpuUsPerRequest).sort((a, b) => a - b)
+        const ratios = ratiosTo(pairs.map((p) => p.feature), pairs.map((p) => p.plain))
         const failures = pairs.reduce((n, p) => n + p.feature.failures, 0)
-        rows.push(`| ${feature.name} | ${fmt(cpu)} | ${fmt(added)} (${fmt(median(ratios), 2)}×, ${fmt(ratios[0], 2)}–${fmt(ratios.at(-1)!, 2)}) | ${fmt(median(pairs.map((p) => p.feature.rps)))} req/s${failures ? `, ${failures} failed` : ''} |`)
+        rows.push(`| ${feature.name} | ${fmt(cpu)} | ${fmt(added)}, ${ratioCell(ratios)} | ${fmt(median(pairs.map((p) => p.feature.rps)))} req/s${failures ? `, ${failures} failed` : ''} |`)
       } finally {
         await stop(gateway)
       }
