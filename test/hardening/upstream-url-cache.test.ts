@@ -2,7 +2,7 @@
 // a bounded map per transport, cleared when full). What must hold whatever the cache does: every
 // request goes to its own URL's path and query — URLs that share an origin, differ only in their
 // query, or arrive after the cache was cleared — and a URL that cannot be parsed is an error for
-// that request only.
+// that request only. That the cache stays bounded is not visible from outside and is not claimed here.
 import t from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -59,7 +59,7 @@ t.test('a URL that cannot be parsed fails that request and leaves the transport 
   t.equal((await http.json<{ path: string }>({ url: `${upstream.origin}/after` }, ctx())).path, '/after')
 })
 
-t.test('a closed transport forgets its URLs; another transport on the same upstream is unaffected', async (t) => {
+t.test('closing one transport leaves another on the same upstream serving the same URL', async (t) => {
   const upstream = await echoUpstream()
   const first = new UpstreamHttp()
   const second = new UpstreamHttp()
