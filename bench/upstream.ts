@@ -10,25 +10,14 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export const STREAM_CHUNKS = 20
-const created = 1726012687
+import { CREATED as created, STREAM_CHUNKS, openAIFrames as frames } from './lib/openai-frames.ts'
+
 const completion = JSON.stringify({
   id: 'chatcmpl-bench', object: 'chat.completion', created, model: 'bench-model',
   choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the benchmark upstream.', refusal: null }, logprobs: null, finish_reason: 'stop' }],
   usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 },
 })
-const frame = (delta: object, finish: string | null = null) =>
-  `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage: null })}\n\n`
-const usageFrame = `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [], usage: { prompt_tokens: 9, completion_tokens: 18, total_tokens: 27 } })}\n\n`
 
-function frames(chunks: number, withUsage: boolean): string[] {
-  const out = [frame({ role: 'assistant', content: '' })]
-  for (let i = 0; i < chunks - 2; i++) out.push(frame({ content: `token${i} ` }))
-  out.push(frame({}, 'stop'))
-  if (withUsage) out.push(usageFrame)
-  out.push('data: [DONE]\n\n')
-  return out
-}
 // Ollama's native /api/chat (../shared/PROTOCOLS.md §1): one NDJSON line per token, then the done line.
 const ollamaAt = '2025-10-26T17:15:24.097767Z'
 const ollamaLine = (content: string) => `${JSON.stringify({ model: 'bench-model', created_at: ollamaAt, message: { role: 'assistant', content }, done: false })}\n`
