@@ -13,6 +13,8 @@
 // those: under `node --cpu-prof`, a profile of one layer (bench/README.md's recipe).
 import { Pool } from 'undici'
 import { callsFor, startInProcessGateway } from './in-process-gateway.ts'
+import { median } from './lib/procs.ts'
+import { cpuPerUnitRounds, medianRangeCell, signedDelta } from './lib/rounds.ts'
 import { Attempt } from '../plugins/router/attempt.ts'
 import { isStream, type CallContext, type ChatChunk, type ChatRequest } from '../providers/contract.ts'
 import { sseBody } from '../dialects/sse-body.ts'
@@ -75,24 +77,15 @@ const layers = only ? allLayers.filter(([name]) => only.includes(name)) : allLay
 const run = (call: () => Promise<void>, ms: number) => callsFor(call, ms, CONCURRENCY)
 
 for (const [, call] of layers) await run(call, 1_500) // warm-up: JIT, pools
-const perCall = new Map<string, number[]>()
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, call] of layers) {
-    const before = process.cpuUsage()
-    const calls = await run(call, seconds * 1000)
-    const used = process.cpuUsage(before)
-    perCall.set(name, [...(perCall.get(name) ?? []), (used.user + used.system) / calls])
-  }
-}
+const perCall = await cpuPerUnitRounds(layers.map(([name, call]) => [name, (ms) => run(call, ms)]), ROUNDS, seconds * 1000)
 console.log(`${stream ? 'stream (20 chunks)' : 'non-stream'}, ${CONCURRENCY} at a time, ${ROUNDS} alternating rounds of ${seconds} s`)
 console.log('| layer | CPU µs/call (range) | over the row above |')
 console.log('|---|---|---|')
 let previous: number | undefined
 for (const [name] of layers) {
-  const values = perCall.get(name)!.sort((a, b) => a - b)
-  const median = values[Math.floor(values.length / 2)]
-  console.log(`| ${name} | ${median.toFixed(1)} (${values[0].toFixed(1)}–${values.at(-1)!.toFixed(1)}) | ${previous === undefined ? '—' : `${median - previous >= 0 ? '+' : ''}${(median - previous).toFixed(1)}`} |`)
-  previous = median
+  const values = perCall.get(name)!
+  console.log(`| ${name} | ${medianRangeCell(values)} | ${previous === undefined ? '—' : signedDelta(median(values) - previous)} |`)
+  previous = median(values)
 }
 await pool.close()
 await gateway.close()

@@ -19,6 +19,8 @@ import { readBatch } from '../plugins/router/batch.ts'
 import { sseBody } from '../dialects/sse-body.ts'
 import { openAIChatEncoder } from '../dialects/openai-chat/stream.ts'
 import type { BodyStream } from '../providers/http/types.ts'
+import { median } from './lib/procs.ts'
+import { cpuPerUnitRounds, medianRangeCell, signedDelta } from './lib/rounds.ts'
 
 const seconds = Number(process.argv[2] ?? 1)
 const ROUNDS = 7
@@ -67,22 +69,12 @@ async function streamsFor(stage: () => Promise<void>, ms: number): Promise<numbe
 }
 
 for (const [, stage] of stages) await streamsFor(stage, 1_000) // warm-up: JIT
-const perStream = new Map<string, number[]>()
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, stage] of stages) {
-    const before = process.cpuUsage()
-    const streams = await streamsFor(stage, seconds * 1000)
-    const used = process.cpuUsage(before)
-    perStream.set(name, [...(perStream.get(name) ?? []), (used.user + used.system) / streams])
-  }
-}
+const perStream = await cpuPerUnitRounds(stages.map(([name, stage]) => [name, (ms) => streamsFor(stage, ms)]), ROUNDS, seconds * 1000)
 console.log(`one ${STREAM_CHUNKS}-chunk stream (${streamBytes.length} bytes) per call, in one read; ${ROUNDS} alternating rounds of ${seconds} s`)
 console.log('| stage | CPU µs/stream (range) | over `read` |')
 console.log('|---|---|---|')
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const floor = median(perStream.get('read')!)
 for (const [name] of stages) {
   const values = perStream.get(name)!
-  const sorted = [...values].sort((a, b) => a - b)
-  console.log(`| ${name} | ${median(values).toFixed(1)} (${sorted[0].toFixed(1)}–${sorted.at(-1)!.toFixed(1)}) | ${name === 'read' ? '—' : `+${(median(values) - floor).toFixed(1)}`} |`)
+  console.log(`| ${name} | ${medianRangeCell(values)} | ${name === 'read' ? '—' : signedDelta(median(values) - floor)} |`)
 }
