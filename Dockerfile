@@ -35,8 +35,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # --max-semi-space-size=16 (MB): V8's young generation at half its default, which it grows to
 # under load; RSS after the c=50 bench load 283 -> 196 MB for 1-9 % more CPU per request
 # (bench/flags.ts, two runs; =8 saved a little more and cost 13-37 %) — README, Benchmarks.
-# --expose-gc: server.ts runs one memory-reducing collection once listening (start-up leaves the
-# young generation at its maximum and garbage nothing collects at idle): ~30 MB less idle RSS.
+# --expose-gc: one memory-reducing collection once listening (startup-garbage.ts: start-up leaves
+# the young generation at its maximum and garbage nothing collects at idle): ~30 MB less idle RSS.
 # --liftoff-only: WebAssembly (undici's HTTP parser) stays on V8's baseline compiler; optimizing
 # its one large parser function held ~8 MB of compiler memory from the first streamed answer on,
 # and CPU per request stayed within the noise (bench/flags.ts, two alternating runs).

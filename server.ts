@@ -8,6 +8,7 @@ import { loadConfig, ConfigError, type Config } from './config.ts'
 import { clientErrorHandler, frameworkErrors } from './plugins/http-errors.ts'
 import { requestIdOf } from './plugins/request-context.ts'
 import { createRedactor, logRedaction, registerSecrets } from './plugins/redact.ts'
+import { collectStartupGarbage, exposedGc } from './startup-garbage.ts'
 
 /**
  * Pending-connection queue. Node's default (511) overflows when a thousand clients connect at
@@ -110,23 +111,6 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
   return fastify as unknown as FastifyInstance
 }
 
-/**
- * Start-up (a thousand modules loaded, schemas compiled) grows V8's young generation to its
- * maximum, 2 × --max-semi-space-size, and leaves garbage that nothing collects while the gateway
- * idles (V8's memory reducer waits for a low allocation rate it does not see). One
- * memory-reducing collection once listening, before any traffic, returns ~30 MB of RSS; under
- * load the young generation grows back. A memory-reducing collection also sets the old
- * generation's next limit barely above what is live, so that the first seconds of load ran full
- * collections back to back (+10-20 % CPU per request in bench/flags.ts): one ordinary
- * collection after it sets the limit as usual. Both take ~30 ms. Needs --expose-gc (npm start and
- * the Dockerfile pass it); without it, nothing happens.
- */
-function collectStartupGarbage(): void {
-  const gc = (globalThis as { gc?: (options: object) => void }).gc
-  gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' })
-  gc?.({ type: 'major', execution: 'sync' })
-}
-
 async function start(): Promise<void> {
   let config: Config
   try {
@@ -156,7 +140,7 @@ async function start(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   process.once('SIGINT', () => void shutdown('SIGINT'))
   await server.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG })
-  collectStartupGarbage()
+  collectStartupGarbage(exposedGc())
   const providers = server.providers.list().map((e) => `${e.name}(tier ${e.tier})`)
   server.log.info({ providers }, providers.length ? 'tiergate is ready' : 'tiergate is ready, but no provider is enabled: set a <NAME>_API_KEY or start Ollama')
 }
