@@ -15,7 +15,10 @@ export type GcFunction = (options: { type: 'major'; execution: 'sync'; flavor?: 
 /** `gc` of --expose-gc, when the process runs with it. */
 export const exposedGc = (): GcFunction | undefined => (globalThis as { gc?: GcFunction }).gc
 
-/** Queued across the collection and run right after it; it does nothing else. */
+/**
+ * Queued across the collection and run right after it; it does nothing else. Queued with two
+ * arguments, as the HTTP streams queue most of theirs: the form that was measured.
+ */
 const keepTickShapeAlive = (_first: unknown, _second: unknown) => {}
 
 /**
@@ -23,9 +26,9 @@ const keepTickShapeAlive = (_first: unknown, _second: unknown) => {}
  * With no `process.nextTick` queued at that moment, it cleared the ones of Node's tick object
  * (`{[async_id_symbol], [trigger_async_id_symbol], [async_context_frame], callback, args}`, a
  * literal with computed keys), and from then on every nextTick defined those keys in the V8
- * runtime (Runtime_DefineKeyedOwnPropertyInLiteral, with a map migration): ~1.2 µs a call
- * instead of ~0.1, 13 calls per request, ~15 µs and 15-20 % of a non-streamed request's CPU for
- * the life of the process (issue 14; found with `perf`, measured in README's eleventh pass).
+ * runtime (Runtime_DefineKeyedOwnPropertyInLiteral, with a map migration): 1.5–2.2 µs a call
+ * instead of ~0.45, 13 calls per non-streamed request, ~15 µs and ~10 % of its CPU for the life
+ * of the process (issue 14; found with `perf`, measured in README's eleventh pass).
  * One tick queued across the collection is a live object of that shape: its transitions stay.
  */
 export function collectStartupGarbage(gc: GcFunction | undefined): void {
