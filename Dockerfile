@@ -24,7 +24,7 @@ COPY . .
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
 RUN mkdir .compile-cache && chown node .compile-cache
 USER node
-RUN node --max-semi-space-size=16 --expose-gc --liftoff-only --input-type=module -e "await import('/app/server.ts')"
+RUN node --max-semi-space-size=32 --expose-gc --liftoff-only --input-type=module -e "await import('/app/server.ts')"
 EXPOSE 8080
 # The slim image has no curl: ask /health with Node's own fetch.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
@@ -32,12 +32,15 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # What `npm start` runs, without npm in between (so SIGTERM reaches Node and it drains). The
 # image holds no .env (secrets stay out of it): mount one at /app/.env, or pass the variables
 # (`docker run --env-file .env`, compose's env_file); variables already set win over the file.
-# --max-semi-space-size=16 (MB): V8's young generation at half its default, which it grows to
-# under load; RSS after the c=50 bench load 283 -> 196 MB for 1-9 % more CPU per request
-# (bench/flags.ts, two runs; =8 saved a little more and cost 13-37 %) — README, Benchmarks.
+# --max-semi-space-size=32 (MB): the most V8's young generation grows to under load, pinned
+# rather than left to V8's heuristics. Each scavenge copies what the streams in flight hold, so
+# a smaller young generation collects more often for the same survivors: =16 kept RSS after the
+# c=50 bench load at 172-177 MB but cost 5-13 % more CPU per request than =32 (208-219 MB, still
+# under the bare proxy's ~230); =64 saved no more CPU for 288 MB (bench/flags.ts, two alternating
+# runs; =8 cost 13-37 %) — README, Benchmarks.
 # --expose-gc: one memory-reducing collection once listening (startup-garbage.ts: start-up leaves
 # the young generation at its maximum and garbage nothing collects at idle): ~30 MB less idle RSS.
 # --liftoff-only: WebAssembly (undici's HTTP parser) stays on V8's baseline compiler; optimizing
 # its one large parser function held ~8 MB of compiler memory from the first streamed answer on,
 # and CPU per request stayed within the noise (bench/flags.ts, two alternating runs).
-CMD ["node", "--max-semi-space-size=16", "--expose-gc", "--liftoff-only", "--env-file-if-exists=.env", "server.ts"]
+CMD ["node", "--max-semi-space-size=32", "--expose-gc", "--liftoff-only", "--env-file-if-exists=.env", "server.ts"]
