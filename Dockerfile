@@ -35,9 +35,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # --max-semi-space-size=32 (MB): the most V8's young generation grows to under load, pinned
 # rather than left to V8's heuristics. Each scavenge copies what the streams in flight hold, so
 # a smaller young generation collects more often for the same survivors: =16 kept RSS after the
-# c=50 bench load at 172-177 MB but cost 5-13 % more CPU per request than =32 (208-219 MB, still
-# under the bare proxy's ~230); =64 saved no more CPU for 288 MB (bench/flags.ts, two alternating
-# runs; =8 cost 13-37 %) — README, Benchmarks.
+# c=50 bench load at 172-177 MB but cost 5-13 % more CPU per request than =32 (208-219 MB; the
+# bare proxy reads 182-237 MB after the same load); =64 saved no more CPU for 288 MB
+# (bench/flags.ts, two alternating runs; =8 cost 13-37 %) — README, Benchmarks.
 # --expose-gc: one memory-reducing collection once listening (startup-garbage.ts: start-up leaves
 # the young generation at its maximum and garbage nothing collects at idle): ~30 MB less idle RSS.
 # --liftoff-only: WebAssembly (undici's HTTP parser) stays on V8's baseline compiler; optimizing
