@@ -14,7 +14,8 @@ import { ttfbMs } from './lib/ttfb.ts'
 const REQUESTS = Number(process.argv[2] ?? 1500)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const WARM_UP = 300
-const probe = { NODE_OPTIONS: `--import=${new URL('./lib/ttfb-probe.ts', import.meta.url).pathname}` }
+/** The probe, on top of whatever NODE_OPTIONS the shell already has. */
+const probe = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./lib/ttfb-probe.ts', import.meta.url).pathname}`.trim() }
 const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }] })
 
 interface ProbeReading { timed: number; medians: Record<string, number> }
