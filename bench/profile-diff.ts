@@ -5,7 +5,7 @@
 // with both values. Idle time is left out. Dividing by requests, not comparing percentages, is
 // what shows a function that got slower per call while every share moved (the eleventh pass's
 // `nextTick`, README). `--by-place` groups by package or folder instead. See bench/README.md.
-import { selfTimes } from './lib/cpu-profile.ts'
+import { IDLE, selfTimes } from './lib/cpu-profile.ts'
 
 const args = process.argv.slice(2)
 const byPlace = args.includes('--by-place')
@@ -19,7 +19,7 @@ const top = Number(topArg ?? 30)
 function perRequest(file: string, requests: number) {
   const times = selfTimes(file)
   const rows = new Map<string, number>()
-  for (const [key, us] of byPlace ? times.byPlace : times.byFunction) if (!key.startsWith('(idle)') && !key.endsWith('(idle)')) rows.set(key, us / requests)
+  for (const [key, us] of byPlace ? times.byPlace : times.byFunction) if (key !== IDLE) rows.set(key, us / requests)
   return { rows, workUs: (times.totalUs - times.idleUs) / requests }
 }
 const a = perRequest(fileA, Number(requestsA))

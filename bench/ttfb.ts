@@ -20,27 +20,41 @@ const chatBody = (stream: boolean) => JSON.stringify({ model: 'bench-model', str
 
 interface ProbeReading { timed: number; medians: Record<string, number> }
 
-async function readProbe(server: Server): Promise<ProbeReading> {
-  const reading = (async () => {
+/** A message to the server's probe, and its answer (a reset is answered too, so no request is timed before it takes effect). */
+async function askProbe(server: Server, message: 'ttfb-probe:reset' | 'ttfb-probe:read'): Promise<ProbeReading> {
+  const answer = (async () => {
     for (;;) {
-      const [message] = (await once(server.child, 'message')) as [{ probe?: ProbeReading }]
-      if (message.probe) return message.probe
+      const [reply] = (await once(server.child, 'message')) as [{ probe?: ProbeReading }]
+      if (reply.probe) return reply.probe
     }
   })()
-  server.child.send('ttfb-probe:read')
-  return reading
+  server.child.send(message)
+  return answer
 }
+
+/** The rows printed: a key of `round`'s reading (two probe points, or a client figure) and its label. */
+const ROWS: Array<[string, string]> = [
+  ['ttfbUs', 'client TTFB'],
+  ['cpuUsPerRequest', 'server CPU per request'],
+  ['arrival>handler', 'arrival → route handler (Fastify)'],
+  ['handler>call', 'route handler → upstream call'],
+  ['arrival>call', 'arrival → upstream call'],
+  ['call>sent', 'upstream call → its head written'],
+  ['sent>answered', "head written → upstream's answer head"],
+  ['answered>out', "upstream's answer head → first byte out"],
+  ['arrival>out', 'arrival → first byte out'],
+]
 
 /** One server, one mode: the client's TTFB, CPU per request and the probe's segments over `REQUESTS` sequential requests. */
 async function round(server: Server, stream: boolean) {
   const origin = `http://127.0.0.1:${server.port}`
   await ttfbMs(origin, '/v1/chat/completions', chatBody(stream), WARM_UP)
-  server.child.send('ttfb-probe:reset')
+  await askProbe(server, 'ttfb-probe:reset')
   const cpuBefore = cpuMicros(server.pid)
   const ttfb = await ttfbMs(origin, '/v1/chat/completions', chatBody(stream), REQUESTS)
   const cpuUsPerRequest = (cpuMicros(server.pid) - cpuBefore) / REQUESTS
-  const probed = await readProbe(server)
-  if (probed.timed < REQUESTS * 0.9) throw new Error(`the probe timed ${probed.timed} of ${REQUESTS} requests`)
+  const probed = await askProbe(server, 'ttfb-probe:read')
+  if (probed.timed !== REQUESTS) throw new Error(`the probe timed ${probed.timed} of ${REQUESTS} requests`)
   return { ttfbUs: ttfb * 1000, cpuUsPerRequest, ...probed.medians }
 }
 
@@ -51,21 +65,10 @@ try {
   servers.push(['bare', await startChild('bare-proxy.ts', { UPSTREAM_ORIGIN: origin, ...probe })])
   servers.push(['core floor', await startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000', ...probe }, undefined, 'bench/core-floor.ts')])
   servers.push(['tiergate', await startGateway({ ...PLAIN_ENV(origin), RATE_LIMIT_MAX: '1000000000', ...probe })])
-  const ROWS: Array<[string, string]> = [
-    ['ttfbUs', 'client TTFB'],
-    ['cpuUsPerRequest', 'server CPU per request'],
-    ['arrival>handler', 'arrival → route handler (Fastify)'],
-    ['handler>call', 'route handler → upstream call'],
-    ['arrival>call', 'arrival → upstream call'],
-    ['call>sent', 'upstream call → its head written'],
-    ['sent>answered', "head written → upstream's answer head"],
-    ['answered>out', "upstream's answer head → first byte out"],
-    ['arrival>out', 'arrival → first byte out'],
-  ]
   for (const stream of [false, true]) {
-    const rounds = new Map<string, Array<Record<string, number>>>()
+    const rounds = new Map<string, Array<Record<string, number>>>(servers.map(([name]) => [name, []]))
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, server] of servers) rounds.set(name, [...(rounds.get(name) ?? []), await round(server, stream)])
+      for (const [name, server] of servers) rounds.get(name)!.push(await round(server, stream))
     }
     const cell = (name: string, key: string) => {
       const values = rounds.get(name)!.map((reading) => reading[key]).filter((v) => v !== undefined)

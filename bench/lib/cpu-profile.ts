@@ -13,7 +13,7 @@ interface Profile {
 }
 
 /** Where a frame's code lives: the package under node_modules, a `node:` module, or the project's folder/file. */
-export function where(url: string): string {
+function where(url: string): string {
   if (!url) return '(native / V8)'
   const modules = url.lastIndexOf('node_modules/')
   if (modules >= 0) {
@@ -24,6 +24,9 @@ export function where(url: string): string {
   const project = url.replace(/^file:\/\//, '').split('/')
   return project.slice(-2).join('/')
 }
+
+/** The key of time the process waited, in both maps: not work. */
+export const IDLE = '(idle)'
 
 export interface SelfTimes {
   /** µs sampled in all, `(idle)` included. */
@@ -49,10 +52,11 @@ export function selfTimes(file: string): SelfTimes {
     if (!us) continue
     totalUs += us
     const { functionName, url, lineNumber } = node.callFrame
-    if (functionName === '(idle)') idleUs += us
-    const name = `${functionName || '(anonymous)'}  ${where(url)}${url ? `:${lineNumber + 1}` : ''}`
+    const idle = functionName === IDLE
+    if (idle) idleUs += us
+    const name = idle ? IDLE : `${functionName || '(anonymous)'}  ${where(url)}${url ? `:${lineNumber + 1}` : ''}`
     byFunction.set(name, (byFunction.get(name) ?? 0) + us)
-    const place = url ? where(url) : `(native) ${functionName}`
+    const place = idle ? IDLE : url ? where(url) : `(native) ${functionName}`
     byPlace.set(place, (byPlace.get(place) ?? 0) + us)
   }
   return { totalUs, idleUs, byFunction, byPlace }

@@ -9,8 +9,11 @@
 //   answered  undici has parsed the upstream answer's head (undici:request:headers)
 //   out       the first write (or end) of the response to the client
 // Subscribing makes undici publish, a microsecond or two per request: the same for every server.
-// On the message 'ttfb-probe:reset' it forgets what it has; on 'ttfb-probe:read' it sends back
-// the median of each segment in µs and how many requests were timed.
+// Each request's times are kept as they are; the medians are worked out only when asked, so the
+// measured server does no more than take a clock reading at each point.
+// Messages: 'ttfb-probe:reset' forgets what it has; 'ttfb-probe:read' sends back how many
+// requests were timed and, for every two points a request passed (`arrival>call`, …), the median
+// µs between them. Each is answered with `{ probe: … }`, so the bench knows it took effect.
 import { subscribe } from 'node:diagnostics_channel'
 import http from 'node:http'
 
@@ -20,8 +23,7 @@ type Times = Partial<Record<Point, number>>
 
 /** A request at a time: the bench runs at concurrency 1, and points of another request are ignored. */
 let current: Times | undefined
-let segments = new Map<string, number[]>()
-let timed = 0
+let timed: Times[] = []
 
 const nowUs = () => performance.now() * 1000
 
@@ -37,32 +39,13 @@ subscribe('undici:request:create', () => mark('call'))
 subscribe('undici:client:sendHeaders', () => mark('sent'))
 subscribe('undici:request:headers', () => mark('answered'))
 
-/** Each segment between consecutive points the request passed (a server without Fastify has no `handler`). */
-function record(times: Times): void {
-  const passed = POINTS.filter((point) => times[point] !== undefined)
-  for (let i = 1; i < passed.length; i++) {
-    const name = `${passed[i - 1]}>${passed[i]}`
-    segments.set(name, [...(segments.get(name) ?? []), times[passed[i]]! - times[passed[i - 1]]!])
-  }
-  // Spans every server has, however many points it passed between them.
-  const span = (from: Point, to: Point) => {
-    if (times[from] === undefined || times[to] === undefined) return
-    if (passed.indexOf(to) === passed.indexOf(from) + 1) return // recorded above, as a segment
-    segments.set(`${from}>${to}`, [...(segments.get(`${from}>${to}`) ?? []), times[to]! - times[from]!])
-  }
-  span('arrival', 'call')
-  span('arrival', 'out')
-  timed++
-}
-
 function firstOut<F extends (...args: never[]) => unknown>(original: F): F {
   return function (this: http.ServerResponse, ...args: Parameters<F>) {
-    const times = current
     // Only an answer that came from upstream is timed (a refusal, a cache hit or /health is not).
-    if (times?.answered !== undefined && times.out === undefined) {
-      times.out = nowUs()
+    if (current?.answered !== undefined) {
+      current.out = nowUs()
+      timed.push(current)
       current = undefined
-      record(times)
     }
     return original.apply(this, args)
   } as F
@@ -70,14 +53,28 @@ function firstOut<F extends (...args: never[]) => unknown>(original: F): F {
 http.ServerResponse.prototype.write = firstOut(http.ServerResponse.prototype.write)
 http.ServerResponse.prototype.end = firstOut(http.ServerResponse.prototype.end)
 
+/** Its own one-line median: importing bench/lib/procs.ts would load child_process and more into the server measured. */
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+
+/** For every two points, in order, the median µs between them over the requests that passed both. */
+function medians(): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (let i = 0; i < POINTS.length; i++) {
+    for (let j = i + 1; j < POINTS.length; j++) {
+      const [from, to] = [POINTS[i], POINTS[j]]
+      const spans = timed.filter((t) => t[from] !== undefined && t[to] !== undefined).map((t) => t[to]! - t[from]!)
+      if (spans.length > 0) out[`${from}>${to}`] = median(spans)
+    }
+  }
+  return out
+}
 
 process.on('message', (message) => {
   if (message === 'ttfb-probe:reset') {
-    segments = new Map()
-    timed = 0
+    timed = []
+    process.send?.({ probe: { timed: 0, medians: {} } })
   } else if (message === 'ttfb-probe:read') {
-    process.send?.({ probe: { timed, medians: Object.fromEntries([...segments].map(([name, values]) => [name, median(values)])) } })
+    process.send?.({ probe: { timed: timed.length, medians: medians() } })
   }
 })
 // Listening for messages holds the IPC channel open: it must not keep a stopped server alive.
