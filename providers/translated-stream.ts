@@ -9,6 +9,7 @@
 // so (Ollama's done line, Anthropic's message_stop); the framing is then closed, which frees the
 // socket. Ending before that is the adapter's `cut` failure: a truncated answer is never whole.
 import type { BatchIterator, ChatChunk } from './contract.ts'
+import type { BatchReader } from './http/types.ts'
 import { handOut } from '../plugins/router/batch.ts'
 
 export interface Translation<I> {
@@ -18,7 +19,7 @@ export interface Translation<I> {
   cut(): Error
 }
 
-export function translatedChunks<I>(items: AsyncGenerator<I[]>, translation: Translation<I>): AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> {
+export function translatedChunks<I>(items: BatchReader<I[]>, translation: Translation<I>): AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> {
   let complete = false
   /** The framing is closed (complete, failed, ended or returned). */
   let over = false

@@ -90,6 +90,9 @@ export function bodyReads(body: BodyStream): BodyReads {
       }
       stopListening()
       if (!body.destroyed) body.destroy()
+      // A read still waiting (a caller that closes mid-read) would wait for events no one hears now.
+      if (outcome === undefined) outcome = prematureClose()
+      wakeReader()
     },
   }
 }

@@ -18,3 +18,8 @@ export interface UpstreamRequest {
   /** What a successful answer must be: checked against Content-Type. */
   expect: 'json' | 'sse' | 'ndjson' | 'any'
 }
+
+/** What a framing reader (SSE, NDJSON) hands out: batches, one step at a time, and a `return()` that closes the body. */
+export interface BatchReader<B> extends AsyncIterableIterator<B, undefined> {
+  return(value?: undefined): Promise<IteratorResult<B, undefined>>
+}

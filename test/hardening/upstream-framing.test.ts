@@ -3,7 +3,7 @@
 // body fails as malformed and destroys the body.
 import t from 'tap'
 import { Readable } from 'node:stream'
-import { sseEvents, ndjsonObjects, readBounded, type BodyStream } from '../../providers/http/index.ts'
+import { READ_BYTES, sseEventBatches, sseEvents, ndjsonObjects, readBounded, type BodyStream } from '../../providers/http/index.ts'
 import { setBodyLimits, DEFAULT_UPSTREAM_LIMITS } from '../../providers/http/limits.ts'
 import { afterLastBoundary } from '../../providers/http/sse.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
@@ -116,4 +116,48 @@ t.test('the whole stream: up to UPSTREAM_MAX_STREAM_BYTES it is read, one byte m
     t.ok(err instanceof UpstreamError && err.kind === 'malformed', `${name}: one byte over`)
     t.match(err.message, /UPSTREAM_MAX_STREAM_BYTES/, `${name}: the message names the variable`)
   }
+})
+
+// sseEventBatches is an iterator object, not an async generator (issue 14). What the generator
+// guaranteed by its queue must hold still: one step at a time, the body closed on every way out.
+t.test('SSE batches: the steps of the iterator object', async (t) => {
+  t.test('a return() during a pending read waits for that read, then closes the body', async (t) => {
+    const stream = new Readable({ read() {} }) as unknown as BodyStream
+    const batches = sseEventBatches(stream)
+    const pending = batches.next()
+    let returned = false
+    const closing = batches.return().then(() => { returned = true })
+    await new Promise((resolve) => setImmediate(resolve))
+    t.notOk(returned, 'return() waits while the read is pending')
+    ;(stream as unknown as Readable).push(Buffer.from('data: a\n\n'))
+    const first = await pending
+    t.same(first.value?.map((e) => e.data), ['a'], 'the pending read completes with its events')
+    await closing
+    t.ok(stream.destroyed, 'then the body is closed (still arriving: destroyed)')
+    t.same(await batches.next(), { done: true, value: undefined }, 'and nothing more comes')
+  })
+
+  t.test('the final event without its blank line comes last, then the end', async (t) => {
+    const batches = sseEventBatches(body(['data: a\n\ndata: b']))
+    t.same((await batches.next()).value?.map((e) => e.data), ['a'])
+    t.same((await batches.next()).value?.map((e) => e.data), ['b'])
+    t.same(await batches.next(), { done: true, value: undefined })
+    t.same(await batches.next(), { done: true, value: undefined }, 'done stays done')
+  })
+
+  t.test('after a failure: done, and the body destroyed', async (t) => {
+    const stream = body(['data: ', 'y'.repeat(100)], { maxEventBytes: 50 })
+    const batches = sseEventBatches(stream)
+    const err = await batches.next().catch((e) => e)
+    t.equal(err.kind, 'malformed')
+    t.ok(stream.destroyed)
+    t.same(await batches.next(), { done: true, value: undefined })
+    t.same(await batches.return(), { done: true, value: undefined }, 'a return() after it is harmless')
+  })
+
+  t.test('a whole canonical read keeps its bytes for forwarding', async (t) => {
+    const text = 'data: {"a":1}\n\ndata: {"b":2}\n\n'
+    const first = (await sseEventBatches(body([text])).next()).value!
+    t.equal(first[READ_BYTES]?.toString(), text)
+  })
 })

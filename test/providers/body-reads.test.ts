@@ -129,6 +129,14 @@ t.test('an early close', async (t) => {
     t.notOk(body.readableEnded, 'not waited for')
   })
 
+  t.test('while a read is waiting ends that read: it never hangs', async (t) => {
+    const body = new Readable({ read() {} })
+    const reads = bodyReads(body as unknown as BodyStream)
+    const waiting = reads.next().catch((err) => err)
+    await reads.close()
+    t.match(await waiting, { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+  })
+
   t.test('after a failure only lets the body go', async (t) => {
     const body = new Readable({ read() {} })
     body.push(Buffer.from('partial'))
