@@ -40,6 +40,7 @@ const ROWS: Array<[string, string]> = [
   ['handler>call', 'route handler → upstream call'],
   ['arrival>call', 'arrival → upstream call'],
   ['call>sent', 'upstream call → its head written'],
+  ['sent>idle', 'head written → server idle (its own work after the call)'],
   ['sent>answered', "head written → upstream's answer head"],
   ['answered>out', "upstream's answer head → first byte out"],
   ['arrival>out', 'arrival → first byte out'],

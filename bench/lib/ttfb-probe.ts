@@ -6,6 +6,9 @@
 //   handler   Fastify calls the route handler (tracing:fastify.request.handler:start; Fastify servers only)
 //   call      undici creates the upstream request (undici:request:create)
 //   sent      undici has written its head to the socket (undici:client:sendHeaders)
+//   idle      after that, the event loop first reaches its check phase (a setImmediate from
+//             `sent`): the server's own work after the call is written is done by then, unless
+//             the answer arrived first and was read in the poll phase before it
 //   answered  undici has parsed the upstream answer's head (undici:request:headers)
 //   out       the first write (or end) of the response to the client
 // Subscribing makes undici publish, a microsecond or two per request: the same for every server.
@@ -17,7 +20,7 @@
 import { subscribe } from 'node:diagnostics_channel'
 import http from 'node:http'
 
-const POINTS = ['arrival', 'handler', 'call', 'sent', 'answered', 'out'] as const
+const POINTS = ['arrival', 'handler', 'call', 'sent', 'idle', 'answered', 'out'] as const
 type Point = (typeof POINTS)[number]
 type Times = Partial<Record<Point, number>>
 
@@ -36,7 +39,14 @@ subscribe('http.server.request.start', (message) => {
 })
 subscribe('tracing:fastify.request.handler:start', () => mark('handler'))
 subscribe('undici:request:create', () => mark('call'))
-subscribe('undici:client:sendHeaders', () => mark('sent'))
+subscribe('undici:client:sendHeaders', () => {
+  if (!current || current.sent !== undefined) return
+  current.sent = nowUs()
+  const times = current
+  setImmediate(() => {
+    times.idle = nowUs()
+  })
+})
 subscribe('undici:request:headers', () => mark('answered'))
 
 function firstOut<F extends (...args: never[]) => unknown>(original: F): F {
