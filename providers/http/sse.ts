@@ -64,8 +64,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
 /**
  * SSE events from a body as one array per network read: a reader that handles each event
  * still pays for one async step per read, not per event (that cost dominated the stream benchmark).
- * An iterator object, not an async generator: a generator's queue and resumption cost each read
- * ~3 promises more, and its `return()` 3 (issue 14). It keeps what the generator guaranteed:
+ * An iterator object, not an async generator: the generator's queue and resumptions cost a
+ * stream 2 promises more, counted (issue 14). It keeps what the generator guaranteed:
  * one step at a time (a `return()` during a read waits for that read to settle), and the body
  * closed (read to its end when it has all arrived, else destroyed) on every way out.
  */
