@@ -91,7 +91,7 @@ export function bodyReads(body: BodyStream): BodyReads {
       stopListening()
       if (!body.destroyed) body.destroy()
       // A read still waiting (a caller that closes mid-read) would wait for events no one hears now.
-      if (outcome === undefined) outcome = prematureClose()
+      if (wake !== undefined && outcome === undefined) outcome = prematureClose()
       wakeReader()
     },
   }

@@ -82,9 +82,8 @@ export function sseEventBatches(body: BodyStream, signal?: AbortSignal): BatchRe
   const reads = bodyReads(body)
   /** The body is closed: nothing more comes. */
   let closed = false
-  /** The read in progress, which a `return()` waits for. */
+  /** The read in progress (until it settles), which a `return()` waits for. */
   let reading: Promise<unknown> | undefined
-  let busy = false
 
   const close = async (): Promise<void> => {
     if (closed) return
@@ -111,17 +110,17 @@ export function sseEventBatches(body: BodyStream, signal?: AbortSignal): BatchRe
         if (whole && isCanonical(text, batch)) batch[READ_BYTES] = chunk
         const ready = batch
         batch = []
-        busy = false
+        reading = undefined
         return { done: false, value: ready }
       }
     } catch (err) {
       reads.failed() // the body failed or was destroyed: nothing left to read
       await close()
-      busy = false
+      reading = undefined
       throw toUpstreamError(err, signal)
     }
     await close()
-    busy = false
+    reading = undefined
     // A final event without its blank line still counts (some servers omit it).
     parser.feed('\n\n')
     if (batch.length === 0) return DONE
@@ -132,8 +131,8 @@ export function sseEventBatches(body: BodyStream, signal?: AbortSignal): BatchRe
 
   function next(): Promise<IteratorResult<EventBatch, undefined>> {
     if (closed) return Promise.resolve(DONE)
-    busy = true
     const step = read()
+    // Set after read() has run to its first await; it clears `reading` only once it settles.
     reading = step
     return step
   }
@@ -141,7 +140,7 @@ export function sseEventBatches(body: BodyStream, signal?: AbortSignal): BatchRe
   const batches: BatchReader<EventBatch> = {
     next,
     async return(): Promise<IteratorResult<EventBatch, undefined>> {
-      if (busy) await reading!.catch(() => undefined)
+      if (reading !== undefined) await reading.catch(() => undefined)
       if (!closed) await close()
       return DONE
     },
