@@ -13,7 +13,7 @@
 import { NATIVE_WIRE, type ChatChunk, type ChunkToolCall, type Usage } from '../../providers/contract.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
 import type { SseEncoder } from '../sse-body.ts'
-import { ANTHROPIC_ERROR_TYPES, PING_EVENT, anthropicErrorType, sseEvent, stopReason, stopSequenceOf, toAnthropicUsage, type StopReason } from './wire.ts'
+import { ANTHROPIC_ERROR_TYPES, PING_EVENT, anthropicErrorType, blockDeltaEvent, sseEvent, stopReason, stopSequenceOf, toAnthropicUsage, type StopReason } from './wire.ts'
 import { messageId, toolUseId } from './ids.ts'
 
 type BlockKind = 'text' | 'thinking' | 'tool_use' | 'other'
@@ -175,16 +175,16 @@ export class MessagesStreamEncoder implements SseEncoder {
     if (!delta) return out
     if (hasText(delta.reasoning_content)) {
       const block = this.#block('thinking', { type: 'thinking', thinking: '', signature: '' })
-      out += block.out + sseEvent({ type: 'content_block_delta', index: block.index, delta: { type: 'thinking_delta', thinking: delta.reasoning_content } })
+      out += block.out + blockDeltaEvent(block.index, 'thinking', delta.reasoning_content)
     }
     if (hasText(delta.content)) {
       const block = this.#block('text', { type: 'text', text: '' })
-      out += block.out + sseEvent({ type: 'content_block_delta', index: block.index, delta: { type: 'text_delta', text: delta.content } })
+      out += block.out + blockDeltaEvent(block.index, 'text', delta.content)
     }
     if (hasText(delta.refusal)) {
       this.#refused = true
       const block = this.#block('text', { type: 'text', text: '' })
-      out += block.out + sseEvent({ type: 'content_block_delta', index: block.index, delta: { type: 'text_delta', text: delta.refusal } })
+      out += block.out + blockDeltaEvent(block.index, 'text', delta.refusal)
     }
     for (const fragment of delta.tool_calls ?? []) out += this.#toolFragment(fragment)
     return out

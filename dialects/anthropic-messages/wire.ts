@@ -255,5 +255,17 @@ export function anthropicErrorType(status: number): string {
 /** `event: <type>\ndata: <json>\n\n`, as Anthropic frames every event. */
 export const sseEvent = (data: { type: string; [k: string]: unknown }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`
 
+const BLOCK_DELTA_HEAD = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
+
+/**
+ * `sseEvent({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } })` (or
+ * `thinking_delta` with `thinking`), the same bytes, written without building the event: one
+ * per token of every translated Messages stream (issue 14). Only the text needs JSON's
+ * escaping; the index is a block number, a small integer.
+ */
+export function blockDeltaEvent(index: number, kind: 'text' | 'thinking', text: string): string {
+  return `${BLOCK_DELTA_HEAD}${index},"delta":{"type":"${kind}_delta","${kind}":${JSON.stringify(text)}}}\n\n`
+}
+
 /** Anthropic's own ping (its space after the colon kept). */
 export const PING_EVENT = 'event: ping\ndata: {"type": "ping"}\n\n'

@@ -5,8 +5,8 @@ import t from 'tap'
 import { NATIVE, NATIVE_WIRE, STREAM_NOTE, type ChatChunk } from '../../providers/contract.ts'
 import { UpstreamError } from '../../providers/upstream-error.ts'
 import {
-  THINKING_BUDGET_TOKENS, anthropicErrorType, effortForBudget, finishReason, fromAnthropicToolChoice, imageSourceFromUrl,
-  stopReason, stopSequenceOf, toAnthropicToolChoice, toAnthropicUsage, toOpenAIUsage, urlFromImageSource, withStopSequence,
+  THINKING_BUDGET_TOKENS, anthropicErrorType, blockDeltaEvent, effortForBudget, finishReason, fromAnthropicToolChoice, imageSourceFromUrl,
+  sseEvent, stopReason, stopSequenceOf, toAnthropicToolChoice, toAnthropicUsage, toOpenAIUsage, urlFromImageSource, withStopSequence,
 } from '../../dialects/anthropic-messages/wire.ts'
 import { TOOL_ERROR_PREFIX, decodeMessagesRequest } from '../../dialects/anthropic-messages/request.ts'
 import { encodeMessagesResponse, messagesResponseBody } from '../../dialects/anthropic-messages/response.ts'
@@ -373,4 +373,14 @@ t.test('sseBody: router notes as SSE comments before their chunk, the encoder\'s
   release()
   await new Promise((resolve) => body.on('end', resolve))
   t.match(out, /^\[a\](\[ping\])+\[b\]\[end\]$/, 'pings only between chunks, none after the end')
+})
+
+t.test('blockDeltaEvent: the same bytes as the event object serialized, whatever the text', async (t) => {
+  const texts = ['Hello', ' ', 'say "hi"', 'back\\slash', 'line\nbreak\r\ttab', '\u0000\u001f', 'é ü 漢字 😀', '\ud800 lone', '</script>', 'a'.repeat(2000)]
+  for (const index of [0, 1, 17]) {
+    for (const text of texts) {
+      t.equal(blockDeltaEvent(index, 'text', text), sseEvent({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } }), `text ${index} ${JSON.stringify(text).slice(0, 30)}`)
+      t.equal(blockDeltaEvent(index, 'thinking', text), sseEvent({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: text } }), `thinking ${index} ${JSON.stringify(text).slice(0, 30)}`)
+    }
+  }
 })
