@@ -88,8 +88,11 @@ export interface ChunkToolCall {
 
 /**
  * An adapter may attach the upstream's own JSON text of a chunk under this key when it is
- * exactly the chunk's serialization: the SSE writer then forwards it without re-serializing.
- * Whoever changes a chunk after that must delete the key.
+ * exactly the chunk's serialization, or (a translating adapter: providers/text-chunk.ts) the
+ * chunk's serialization written from a template: the SSE writer then forwards it without
+ * re-serializing, and the secret scrubber reads it in place of the chunk's fields. Never on a
+ * chunk that carries NATIVE_WIRE, whose text is what goes out instead. Whoever changes a chunk
+ * after that must delete the key.
  */
 export const RAW_JSON: unique symbol = Symbol('tiergate.rawJson')
 

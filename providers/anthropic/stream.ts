@@ -8,6 +8,7 @@ import { UpstreamError } from '../upstream-error.ts'
 import { finishReason, toUsage, type AnthropicUsage } from './translate.ts'
 import { withStopSequence } from '../../dialects/anthropic-messages/wire.ts'
 import { parseUpstreamJson } from '../json-depth.ts'
+import { TextChunks, type TextField } from '../text-chunk.ts'
 
 type Loose = Record<string, any>
 type Delta = ChatChunk['choices'][number]['delta']
@@ -31,10 +32,13 @@ export class AnthropicStreamTranslator {
   /** Anthropic content-block index → OpenAI tool_calls index (counts tool blocks only). */
   readonly #toolIndex = new Map<number, number>()
   #stopped = false
+  /** Text chunks with their own JSON text; none when the chunks carry the upstream's events (a native stream). */
+  readonly #texts: TextChunks | undefined
 
-  constructor(includeUsage: boolean, now = Date.now()) {
+  constructor(includeUsage: boolean, now = Date.now(), { withJsonText = true } = {}) {
     this.#includeUsage = includeUsage
     this.#created = Math.floor(now / 1000)
+    this.#texts = withJsonText ? new TextChunks() : undefined
   }
 
   /** True once `message_stop` has arrived: the answer is complete. */
@@ -57,13 +61,19 @@ export class AnthropicStreamTranslator {
    * anything was committed, and the router can still try another provider.
    */
   #emit(delta: Delta, finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk[] {
-    const out: ChatChunk[] = []
-    if (!this.#roleSent) {
-      this.#roleSent = true
-      out.push(this.#chunk({ role: 'assistant', content: '' }))
-    }
-    out.push(this.#chunk(delta, finish))
-    return out
+    return this.#afterRole(this.#chunk(delta, finish))
+  }
+
+  /** One token of text or reasoning: the usual event of an answer (a hostile upstream's non-string passes as it did, untemplated). */
+  #emitText(field: TextField, text: unknown): ChatChunk[] {
+    if (this.#texts && typeof text === 'string') return this.#afterRole(this.#texts.chunk(this.#id, this.#created, this.#model, field, text))
+    return this.#emit((field === 'content' ? { content: text } : { reasoning_content: text }) as Delta)
+  }
+
+  #afterRole(chunk: ChatChunk): ChatChunk[] {
+    if (this.#roleSent) return [chunk]
+    this.#roleSent = true
+    return [this.#chunk({ role: 'assistant', content: '' }), chunk]
   }
 
   #toolCall(call: ChunkToolCall): ChatChunk[] {
@@ -88,14 +98,14 @@ export class AnthropicStreamTranslator {
           this.#toolIndex.set(data.index, index)
           return this.#toolCall({ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } })
         }
-        if (block.type === 'text' && block.text) return this.#emit({ content: block.text })
-        if (block.type === 'thinking' && block.thinking) return this.#emit({ reasoning_content: block.thinking })
+        if (block.type === 'text' && block.text) return this.#emitText('content', block.text)
+        if (block.type === 'thinking' && block.thinking) return this.#emitText('reasoning_content', block.thinking)
         return []
       }
       case 'content_block_delta': {
         const delta = (data.delta ?? {}) as Loose
-        if (delta.type === 'text_delta' && delta.text) return this.#emit({ content: delta.text })
-        if (delta.type === 'thinking_delta' && delta.thinking) return this.#emit({ reasoning_content: delta.thinking })
+        if (delta.type === 'text_delta' && delta.text) return this.#emitText('content', delta.text)
+        if (delta.type === 'thinking_delta' && delta.thinking) return this.#emitText('reasoning_content', delta.thinking)
         if (delta.type === 'input_json_delta' && delta.partial_json) {
           const index = this.#toolIndex.get(data.index)
           if (index === undefined) throw new UpstreamError('malformed', `input_json_delta for block ${data.index}, which is not a tool_use block`)
@@ -154,7 +164,8 @@ function carrier(translator: AnthropicStreamTranslator): ChatChunk {
  * dialect and for everything that reads chunks (sessions, usage, resume).
  */
 export function anthropicChunks(body: BodyStream, signal: AbortSignal, includeUsage: boolean, native = false): AsyncIterableIterator<ChatChunk> & BatchIterator<ChatChunk> {
-  const translator = new AnthropicStreamTranslator(includeUsage)
+  // A native stream's chunks carry the upstream's events (NATIVE_WIRE): that is the text that goes out, and the one the scrubber must read.
+  const translator = new AnthropicStreamTranslator(includeUsage, Date.now(), { withJsonText: !native })
   let pendingWire = ''
   return translatedChunks(sseEventBatches(body, signal), {
     translate(event, out) {

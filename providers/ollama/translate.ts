@@ -8,6 +8,7 @@ import type {
 } from '../contract.ts'
 import { UpstreamError } from '../upstream-error.ts'
 import { translatedChunks } from '../translated-stream.ts'
+import { TextChunks, type TextField } from '../text-chunk.ts'
 import { isCount, normalizeUsage } from '../usage.ts'
 import { ownEntry } from '../lookup.ts'
 
@@ -251,12 +252,19 @@ export function ollamaChunks(lines: AsyncGenerator<OllamaChatLine[]>, includeUsa
   let created: number | undefined
   let first = true
   let toolIndex = 0
+  const texts = new TextChunks()
   return translatedChunks(lines, {
     translate(line, out) {
       if (line.error !== undefined) throw ollamaStreamError(line.error)
       created ??= unixSeconds(line.created_at)
-      const base = { id, object: 'chat.completion.chunk' as const, created, model: line.model ?? '' }
       const message = line.message ?? {}
+      // The usual line: one token of text or of thinking, nothing else.
+      const field = first || message.tool_calls?.length ? undefined : textOnly(message)
+      if (field !== undefined && !line.done) {
+        out.push(texts.chunk(id, created, line.model ?? '', field, message[field === 'content' ? 'content' : 'thinking'] as string))
+        return false
+      }
+      const base = { id, object: 'chat.completion.chunk' as const, created, model: line.model ?? '' }
       const delta: ChatChunk['choices'][number]['delta'] = first ? { role: 'assistant', content: '' } : {}
       if (message.thinking) delta.reasoning_content = message.thinking
       if (message.content) delta.content = message.content
@@ -273,6 +281,16 @@ export function ollamaChunks(lines: AsyncGenerator<OllamaChatLine[]>, includeUsa
     },
     cut: () => new UpstreamError('malformed', 'the Ollama stream ended before its done line: the answer was cut'),
   })
+}
+
+/** Which one of a line's texts it carries, when it carries exactly one (a string) and no other. */
+function textOnly(message: { content?: unknown; thinking?: unknown }): TextField | undefined {
+  const content = typeof message.content === 'string' && message.content !== ''
+  const thinking = typeof message.thinking === 'string' && message.thinking !== ''
+  if (content === thinking) return undefined
+  // Anything else truthy beside it (a hostile upstream's) goes the general way, as it did.
+  if (content ? message.thinking : message.content) return undefined
+  return content ? 'content' : 'reasoning_content'
 }
 
 /** OpenAI embeddings request → /api/embed body. Ollama embeds text, not token ids. */
