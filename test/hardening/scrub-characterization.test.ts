@@ -13,23 +13,13 @@ import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { SecretMatcher, StreamScrubber } from '../../plugins/scrub-content.ts'
 import { RAW_JSON, type ChatChunk } from '../../providers/contract.ts'
+import { seededRandom } from '../helpers/mutate.ts'
 
 const FIXTURE = new URL('../fixtures/scrub-characterization.json', import.meta.url)
 const STREAMS = 600
 const SEED = 0x5eed14
 
 const SECRETS = ['Xq7LmN2pR9sT4vW6yZ8aB1cD3eF5gH0j', 'sk-bench-0123456789abcdefghij', 'gw-content-key-1234567']
-
-/** mulberry32: a small seeded generator, so every run builds the same streams. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function streamOf(random: () => number): ChatChunk[] {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
@@ -83,7 +73,7 @@ function digestOf(chunks: ChatChunk[]): string {
 }
 
 t.test(`StreamScrubber: the same output as before for ${STREAMS} random streams`, async (t) => {
-  const random = generator(SEED)
+  const random = seededRandom(SEED)
   const streams = Array.from({ length: STREAMS }, () => streamOf(random))
   const digests = streams.map(digestOf)
   if (process.env.SCRUB_CHARACTERIZATION_RECORD === '1') {
@@ -101,7 +91,7 @@ t.test(`StreamScrubber: the same output as before for ${STREAMS} random streams`
 
 t.test('the random streams reach the branches they are meant to', async (t) => {
   // A generator that drifted into only trivial streams would pin nothing: count what it makes.
-  const random = generator(SEED)
+  const random = seededRandom(SEED)
   let changed = 0
   let same = 0
   let released = 0
