@@ -50,6 +50,7 @@ const TEXT_CHANNELS: TextChannel[] = [
   },
 ]
 const CHANNEL_BY_NAME = new Map(TEXT_CHANNELS.map((channel) => [channel.name, channel]))
+const NO_CHANNELS: TextChannel[] = []
 const CONTENT_CHANNEL = TEXT_CHANNELS.findIndex((channel) => channel.name === 'content')
 
 /** No text channel but `content` can carry text in this delta, and no tool-call arguments either. */
@@ -57,7 +58,6 @@ function onlyContentCanSpeak(delta: Delta): boolean {
   return typeof delta.reasoning_content !== 'string' && typeof delta.refusal !== 'string' &&
     typeof (delta as AudioDelta).audio?.transcript !== 'string' && !delta.tool_calls
 }
-const NO_CHANNELS: TextChannel[] = []
 
 export interface ScrubResult {
   text: string

@@ -22,7 +22,8 @@ export class TextChunks {
    * with RAW_JSON its serialization.
    */
   chunk(id: string, created: number, model: string, field: TextField, text: string): ChatChunk {
-    if (id !== this.#id || created !== this.#created || model !== this.#model) {
+    // Object.is: an upstream's unreadable time is NaN, which `!==` would take for a new head on every chunk.
+    if (id !== this.#id || !Object.is(created, this.#created) || model !== this.#model) {
       this.#id = id
       this.#created = created
       this.#model = model
